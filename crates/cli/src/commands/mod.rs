@@ -1,0 +1,14 @@
+//! One module per top-level command.
+
+pub(crate) mod experiments;
+pub(crate) mod models;
+pub(crate) mod runs;
+pub(crate) mod server;
+
+/// `--tracking-uri`, shared by every command that reads or writes tracking data.
+#[derive(Debug, clap::Args)]
+pub(crate) struct TrackingArgs {
+    /// Where tracking data lives: sqlite:///PATH, postgresql://…, or http(s)://HOST:PORT of a server.
+    #[arg(long, env = "MLFLOW_TRACKING_URI", default_value = crate::tracking_uri::DEFAULT_TRACKING_URI)]
+    pub(crate) tracking_uri: String,
+}

@@ -1,0 +1,67 @@
+//! `lathe server`: the tracking and registry server, with MLflow's flag names.
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+
+use anyhow::Context;
+use lathe_server::AppState;
+use lathe_store::LocalArtifactStore;
+
+use crate::tracking_uri;
+
+/// Flags, named as `mlflow server` names them.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Metadata store: sqlite:///PATH (default) or postgresql://USER@HOST:PORT/DB.
+    #[arg(long, default_value = tracking_uri::DEFAULT_TRACKING_URI)]
+    backend_store_uri: String,
+    /// Directory that holds proxied artifacts (`mlflow-artifacts:/`).
+    #[arg(long, default_value = "./mlartifacts")]
+    artifacts_destination: PathBuf,
+    /// Address to listen on; 127.0.0.1 so nothing is exposed unless asked.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on.
+    #[arg(long, default_value_t = 5000)]
+    port: u16,
+}
+
+pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
+    let store = tracking_uri::open(&args.backend_store_uri).await?;
+    let artifacts = LocalArtifactStore::open(&args.artifacts_destination).with_context(|| {
+        format!("cannot use artifacts destination {}", args.artifacts_destination.display())
+    })?;
+    let addr: SocketAddr = format!("{}:{}", args.host, args.port)
+        .parse()
+        .with_context(|| format!("invalid --host/--port: {}:{}", args.host, args.port))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!(
+        "lathe server listening on http://{} (store {}, artifacts {})",
+        listener.local_addr()?,
+        tracking_uri::redact(&args.backend_store_uri),
+        artifacts.root().display()
+    );
+    let state = AppState { store, artifacts: Arc::new(artifacts) };
+    lathe_server::serve_on(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,68 @@
+//! `lathe`: one binary for the machine-learning lifecycle.
+//!
+//! This is the composition root: it parses the command line, picks the
+//! store backend from `--tracking-uri` / `--backend-store-uri`, and hands
+//! `Arc<dyn Store>` to whatever runs. Errors are printed plainly (`{:#}`)
+//! with exit code 1; usage errors exit with 2 (clap).
+
+mod commands;
+mod output;
+mod tracking_uri;
+
+use clap::{Parser, Subcommand};
+
+/// One binary for the machine-learning lifecycle: tracking, registry, serving, monitoring.
+#[derive(Debug, Parser)]
+#[command(name = "lathe", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the tracking and model-registry server (MLflow's REST API).
+    Server(commands::server::Args),
+    /// List and create experiments.
+    #[command(subcommand)]
+    Experiments(commands::experiments::Command),
+    /// List and inspect runs.
+    #[command(subcommand)]
+    Runs(commands::runs::Command),
+    /// List and inspect registered models; move aliases.
+    #[command(subcommand)]
+    Models(commands::models::Command),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LATHE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Server(args) => commands::server::run(args).await,
+            Command::Experiments(cmd) => commands::experiments::run(cmd).await,
+            Command::Runs(cmd) => commands::runs::run(cmd).await,
+            Command::Models(cmd) => commands::models::run(cmd).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
