@@ -3,7 +3,6 @@
 
 use lathe_core as core;
 
-
 use crate::*;
 
 impl From<&core::Tag> for KeyValue {

@@ -15,9 +15,10 @@ pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     match NumOrText::deserialize(d)? {
         NumOrText::Int(v) => Ok(v),
         NumOrText::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Ok(f as i64),
-        NumOrText::Text(s) => {
-            s.trim().parse().map_err(|_| de::Error::custom(format!("expected an integer, got '{s}'")))
-        }
+        NumOrText::Text(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| de::Error::custom(format!("expected an integer, got '{s}'"))),
         NumOrText::Float(f) => Err(de::Error::custom(format!("expected an integer, got {f}"))),
     }
 }
@@ -38,7 +39,9 @@ pub fn float<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
             "NaN" => Ok(f64::NAN),
             "Infinity" => Ok(f64::INFINITY),
             "-Infinity" => Ok(f64::NEG_INFINITY),
-            other => other.parse().map_err(|_| de::Error::custom(format!("expected a number, got '{s}'"))),
+            other => other
+                .parse()
+                .map_err(|_| de::Error::custom(format!("expected a number, got '{s}'"))),
         },
     }
 }

@@ -56,7 +56,9 @@ pub(crate) async fn open(uri: &str) -> anyhow::Result<Arc<dyn Store>> {
             Ok(Arc::new(store))
         }
         Backend::Http(url) => {
-            bail!("tracking uri {url}: talking to a remote server is not built into this binary yet")
+            bail!(
+                "tracking uri {url}: talking to a remote server is not built into this binary yet"
+            )
         }
     }
 }

@@ -73,9 +73,8 @@ fn scheme(uri: &str) -> Option<&str> {
 
 /// Checks an experiment's `artifact_location` given by a client.
 pub(crate) fn check_artifact_location(location: &str) -> Result<(), ApiError> {
-    let refuse = |why: &str| {
-        ApiError::invalid(format!("Invalid artifact_location '{location}': {why}"))
-    };
+    let refuse =
+        |why: &str| ApiError::invalid(format!("Invalid artifact_location '{location}': {why}"));
     if has_relative_parts(location) {
         return Err(refuse("relative path components ('..', '.') are not allowed"));
     }
@@ -100,7 +99,8 @@ pub(crate) fn check_model_version_source(
     run: Option<&RunInfo>,
     model: Option<&LoggedModel>,
 ) -> Result<(), ApiError> {
-    let refuse = |why: &str| ApiError::invalid(format!("Invalid model version source: '{source}'. {why}"));
+    let refuse =
+        |why: &str| ApiError::invalid(format!("Invalid model version source: '{source}'. {why}"));
     if has_relative_parts(source) {
         return Err(refuse("Relative path components ('..') are not allowed."));
     }
@@ -110,9 +110,16 @@ pub(crate) fn check_model_version_source(
     };
     match scheme(source) {
         Some("runs") => {
-            let id = source["runs:".len()..].trim_start_matches('/').split('/').next().unwrap_or("");
+            let id =
+                source["runs:".len()..].trim_start_matches('/').split('/').next().unwrap_or("");
             match run {
-                Some(r) if source.starts_with("runs:/") && !source.starts_with("runs://") && r.run_id == id => Ok(()),
+                Some(r)
+                    if source.starts_with("runs:/")
+                        && !source.starts_with("runs://")
+                        && r.run_id == id =>
+                {
+                    Ok(())
+                }
                 _ => Err(refuse("A runs:/ source must name the run given as run_id.")),
             }
         }
@@ -161,7 +168,10 @@ mod tests {
 
     #[test]
     fn proxy_paths() {
-        assert_eq!(proxy_path("mlflow-artifacts:/1/abc/artifacts").as_deref(), Some("1/abc/artifacts"));
+        assert_eq!(
+            proxy_path("mlflow-artifacts:/1/abc/artifacts").as_deref(),
+            Some("1/abc/artifacts")
+        );
         assert_eq!(proxy_path("mlflow-artifacts://host:5000/1/x").as_deref(), Some("1/x"));
         assert_eq!(proxy_path("s3://b/k"), None);
     }

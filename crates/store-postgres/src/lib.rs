@@ -21,13 +21,16 @@ pub async fn open(url: &str, artifact_root: &str) -> Result<SqlStore> {
         .connect(&url)
         .await
         .map_err(|e| StoreError::Backend(format!("cannot connect to PostgreSQL: {e}")))?;
-    // Several servers may start at once against one database: serialize migrations.
+    // Several servers may start at once against one database: serialize
+    // migrations with a session lock held on one dedicated connection.
+    let mut lock = pool.acquire().await.map_err(|e| StoreError::Backend(e.to_string()))?;
     sqlx::query("SELECT pg_advisory_lock(7361746865)")
-        .execute(&pool)
+        .execute(&mut *lock)
         .await
         .map_err(|e| StoreError::Backend(e.to_string()))?;
     let migrated = lathe_store_sql::migrate(&pool, MIGRATIONS).await;
-    let _ = sqlx::query("SELECT pg_advisory_unlock(7361746865)").execute(&pool).await;
+    let _ = sqlx::query("SELECT pg_advisory_unlock(7361746865)").execute(&mut *lock).await;
+    drop(lock);
     migrated?;
     SqlStore::new(pool, Dialect::Postgres, artifact_root).await
 }

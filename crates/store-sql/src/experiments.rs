@@ -48,7 +48,9 @@ impl SqlStore {
         tags: &[Tag],
     ) -> Result<String> {
         if name.trim().is_empty() {
-            return Err(StoreError::invalid("Invalid experiment name: ''. Expected a non-empty string"));
+            return Err(StoreError::invalid(
+                "Invalid experiment name: ''. Expected a non-empty string",
+            ));
         }
         for t in tags {
             limits::check_tag(t)?;
@@ -89,7 +91,8 @@ impl SqlStore {
 
     pub(crate) async fn get_experiment(&self, experiment_id: &str) -> Result<Experiment> {
         let id = parse_id(experiment_id)?;
-        let sql = format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments e WHERE e.experiment_id = $1");
+        let sql =
+            format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments e WHERE e.experiment_id = $1");
         let row = sqlx::query(&sql)
             .bind(id)
             .fetch_optional(&self.pool)
@@ -103,25 +106,23 @@ impl SqlStore {
 
     pub(crate) async fn get_experiment_by_name(&self, name: &str) -> Result<Experiment> {
         let sql = format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments e WHERE e.name = $1");
-        let row = sqlx::query(&sql)
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| {
-                StoreError::NotFound(format!("Could not find experiment with name '{name}'"))
-            })?;
+        let row =
+            sqlx::query(&sql).bind(name).fetch_optional(&self.pool).await.map_err(db)?.ok_or_else(
+                || StoreError::NotFound(format!("Could not find experiment with name '{name}'")),
+            )?;
         let mut exp = rows::experiment(&row)?;
         exp.tags = self.experiment_tags(parse_id(&exp.experiment_id)?).await?;
         Ok(exp)
     }
 
     async fn experiment_tags(&self, id: i64) -> Result<Vec<Tag>> {
-        let rows = sqlx::query("SELECT key, value FROM experiment_tags WHERE experiment_id = $1 ORDER BY key")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
+        let rows = sqlx::query(
+            "SELECT key, value FROM experiment_tags WHERE experiment_id = $1 ORDER BY key",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
         rows.iter().map(rows::tag).collect()
     }
 
@@ -154,9 +155,15 @@ impl SqlStore {
         Ok(Page { items, next_page_token: token.next(has_more, limit) })
     }
 
-    pub(crate) async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> Result<()> {
+    pub(crate) async fn rename_experiment(
+        &self,
+        experiment_id: &str,
+        new_name: &str,
+    ) -> Result<()> {
         if new_name.trim().is_empty() {
-            return Err(StoreError::invalid("Invalid experiment name: ''. Expected a non-empty string"));
+            return Err(StoreError::invalid(
+                "Invalid experiment name: ''. Expected a non-empty string",
+            ));
         }
         let id = parse_id(experiment_id)?;
         let exp = self.get_experiment(experiment_id).await?;
@@ -166,22 +173,28 @@ impl SqlStore {
             )));
         }
         let _w = self.write_guard().await;
-        sqlx::query("UPDATE experiments SET name = $1, last_update_time = $2 WHERE experiment_id = $3")
-            .bind(new_name)
-            .bind(now_millis())
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| match db(e) {
-                StoreError::AlreadyExists(_) => StoreError::AlreadyExists(format!(
-                    "Experiment(name={new_name}) already exists"
-                )),
-                other => other,
-            })?;
+        sqlx::query(
+            "UPDATE experiments SET name = $1, last_update_time = $2 WHERE experiment_id = $3",
+        )
+        .bind(new_name)
+        .bind(now_millis())
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match db(e) {
+            StoreError::AlreadyExists(_) => {
+                StoreError::AlreadyExists(format!("Experiment(name={new_name}) already exists"))
+            }
+            other => other,
+        })?;
         Ok(())
     }
 
-    pub(crate) async fn set_experiment_stage(&self, experiment_id: &str, stage: &str) -> Result<()> {
+    pub(crate) async fn set_experiment_stage(
+        &self,
+        experiment_id: &str,
+        stage: &str,
+    ) -> Result<()> {
         let id = parse_id(experiment_id)?;
         if id == 0 && stage == "deleted" {
             return Err(StoreError::invalid("Cannot delete the default experiment '0'"));
@@ -198,13 +211,15 @@ impl SqlStore {
             .await
             .map_err(db)?;
         let deleted_time = (stage == "deleted").then_some(now);
-        sqlx::query("UPDATE runs SET lifecycle_stage = $1, deleted_time = $2 WHERE experiment_id = $3")
-            .bind(stage)
-            .bind(deleted_time)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        sqlx::query(
+            "UPDATE runs SET lifecycle_stage = $1, deleted_time = $2 WHERE experiment_id = $3",
+        )
+        .bind(stage)
+        .bind(deleted_time)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
         tx.commit().await.map_err(db)
     }
 

@@ -12,7 +12,8 @@ use sqlx::any::AnyRow;
 
 use crate::{error::db, experiments, rows, search, sql::Sql, SqlStore};
 
-const COLUMNS: &str = "lm.model_id, lm.experiment_id, lm.name, lm.artifact_location, lm.creation_time, \
+const COLUMNS: &str =
+    "lm.model_id, lm.experiment_id, lm.name, lm.artifact_location, lm.creation_time, \
      lm.last_update_time, lm.status, lm.status_message, lm.model_type, lm.source_run_id";
 
 fn not_found(model_id: &str) -> StoreError {
@@ -46,10 +47,8 @@ impl SqlStore {
         }
         let model_id = format!("m-{}", new_id());
         let name = req.name.filter(|n| !n.is_empty()).unwrap_or_else(|| "model".to_string());
-        let location = format!(
-            "{}/models/{model_id}/artifacts",
-            exp.artifact_location.trim_end_matches('/')
-        );
+        let location =
+            format!("{}/models/{model_id}/artifacts", exp.artifact_location.trim_end_matches('/'));
         let now = now_millis();
         {
             let _w = self.write_guard().await;
@@ -110,7 +109,8 @@ impl SqlStore {
         }
         let ids: Vec<String> = models.iter().map(|m| m.model_id.clone()).collect();
         let mut params: HashMap<String, Vec<Param>> = HashMap::new();
-        let mut sql = Sql::new("SELECT model_id, key, value FROM logged_model_params WHERE model_id IN ");
+        let mut sql =
+            Sql::new("SELECT model_id, key, value FROM logged_model_params WHERE model_id IN ");
         sql.list(&ids).push(" ORDER BY key");
         for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
             params
@@ -119,7 +119,8 @@ impl SqlStore {
                 .push(Param { key: rows::text(&row, "key")?, value: rows::text(&row, "value")? });
         }
         let mut tags: HashMap<String, Vec<Tag>> = HashMap::new();
-        let mut sql = Sql::new("SELECT model_id, key, value FROM logged_model_tags WHERE model_id IN ");
+        let mut sql =
+            Sql::new("SELECT model_id, key, value FROM logged_model_tags WHERE model_id IN ");
         sql.list(&ids).push(" ORDER BY key");
         for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
             tags.entry(rows::text(&row, "model_id")?).or_default().push(rows::tag(&row)?);
@@ -131,17 +132,23 @@ impl SqlStore {
         Ok(models)
     }
 
-    pub(crate) async fn finalize_logged_model(&self, model_id: &str, status: LoggedModelStatus) -> Result<LoggedModel> {
+    pub(crate) async fn finalize_logged_model(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel> {
         self.get_logged_model(model_id).await?;
         {
             let _w = self.write_guard().await;
-            sqlx::query("UPDATE logged_models SET status = $1, last_update_time = $2 WHERE model_id = $3")
-                .bind(status.as_str())
-                .bind(now_millis())
-                .bind(model_id)
-                .execute(&self.pool)
-                .await
-                .map_err(db)?;
+            sqlx::query(
+                "UPDATE logged_models SET status = $1, last_update_time = $2 WHERE model_id = $3",
+            )
+            .bind(status.as_str())
+            .bind(now_millis())
+            .bind(model_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
         }
         self.get_logged_model(model_id).await
     }
@@ -181,7 +188,10 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn search_logged_models(&self, s: &SearchLoggedModels) -> Result<Page<LoggedModel>> {
+    pub(crate) async fn search_logged_models(
+        &self,
+        s: &SearchLoggedModels,
+    ) -> Result<Page<LoggedModel>> {
         let filter = parse_filter(Entity::LoggedModels, &s.query.filter)?;
         let order = s
             .query
@@ -195,7 +205,11 @@ impl SqlStore {
             limits::SEARCH_MAX_RESULTS_THRESHOLD,
         )?;
         let token = PageToken::decode(s.query.page_token.as_deref())?;
-        let ids = s.experiment_ids.iter().map(|e| experiments::parse_id(e)).collect::<Result<Vec<i64>>>()?;
+        let ids = s
+            .experiment_ids
+            .iter()
+            .map(|e| experiments::parse_id(e))
+            .collect::<Result<Vec<i64>>>()?;
         let mut sql = Sql::new(&format!(
             "SELECT {COLUMNS} FROM logged_models lm WHERE lm.lifecycle_stage = 'active'"
         ));
@@ -213,7 +227,11 @@ impl SqlStore {
     }
 }
 
-async fn upsert_tag(tx: &mut sqlx::Transaction<'_, sqlx::Any>, model_id: &str, t: &Tag) -> Result<()> {
+async fn upsert_tag(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    model_id: &str,
+    t: &Tag,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO logged_model_tags (model_id, key, value) VALUES ($1, $2, $3) \
          ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value",

@@ -93,7 +93,8 @@ mod tests {
 
     #[test]
     fn comments_and_quotes_do_not_split_statements() {
-        let sql = "-- a; b\nCREATE TABLE t (x TEXT DEFAULT '--;');  -- c; d\n\nSELECT 1;\n-- end;\n";
+        let sql =
+            "-- a; b\nCREATE TABLE t (x TEXT DEFAULT '--;');  -- c; d\n\nSELECT 1;\n-- end;\n";
         assert_eq!(statements(sql), vec!["CREATE TABLE t (x TEXT DEFAULT '--;')", "SELECT 1"]);
     }
 }

@@ -163,7 +163,8 @@ impl SqlStore {
             tags.entry(rows::text(&row, "name")?).or_default().push(rows::tag(&row)?);
         }
         let mut aliases: HashMap<String, Vec<(String, i64)>> = HashMap::new();
-        let mut sql = Sql::new("SELECT name, alias, version FROM registered_model_aliases WHERE name IN ");
+        let mut sql =
+            Sql::new("SELECT name, alias, version FROM registered_model_aliases WHERE name IN ");
         sql.list(&names).push(" ORDER BY alias");
         for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
             aliases
@@ -172,9 +173,8 @@ impl SqlStore {
                 .push((rows::text(&row, "alias")?, rows::int(&row, "version")?));
         }
         let mut latest: HashMap<String, ModelVersion> = HashMap::new();
-        let mut sql = Sql::new(&format!(
-            "SELECT {VERSION_COLUMNS} FROM model_versions mv WHERE mv.name IN "
-        ));
+        let mut sql =
+            Sql::new(&format!("SELECT {VERSION_COLUMNS} FROM model_versions mv WHERE mv.name IN "));
         sql.list(&names).push(&format!(
             " AND mv.version = (SELECT MAX(v2.version) FROM model_versions v2 WHERE v2.name = mv.name \
              AND v2.current_stage != '{DELETED_STAGE}')"
@@ -191,24 +191,30 @@ impl SqlStore {
         Ok(models)
     }
 
-    pub(crate) async fn rename_registered_model(&self, name: &str, new_name: &str) -> Result<RegisteredModel> {
+    pub(crate) async fn rename_registered_model(
+        &self,
+        name: &str,
+        new_name: &str,
+    ) -> Result<RegisteredModel> {
         check_name(new_name)?;
         self.get_registered_model(name).await?;
         {
             let _w = self.write_guard().await;
             let mut tx = self.pool.begin().await.map_err(db)?;
-            sqlx::query("UPDATE registered_models SET name = $1, last_update_time = $2 WHERE name = $3")
-                .bind(new_name)
-                .bind(now_millis())
-                .bind(name)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| match db(e) {
-                    StoreError::AlreadyExists(_) => StoreError::AlreadyExists(format!(
-                        "Registered Model (name={new_name}) already exists."
-                    )),
-                    other => other,
-                })?;
+            sqlx::query(
+                "UPDATE registered_models SET name = $1, last_update_time = $2 WHERE name = $3",
+            )
+            .bind(new_name)
+            .bind(now_millis())
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match db(e) {
+                StoreError::AlreadyExists(_) => StoreError::AlreadyExists(format!(
+                    "Registered Model (name={new_name}) already exists."
+                )),
+                other => other,
+            })?;
             // Tags, versions and aliases follow through ON UPDATE CASCADE;
             // aliases reference versions, so rename them explicitly where the
             // engine does not cascade through two levels.
@@ -223,7 +229,11 @@ impl SqlStore {
         self.get_registered_model(new_name).await
     }
 
-    pub(crate) async fn update_registered_model(&self, name: &str, description: &str) -> Result<RegisteredModel> {
+    pub(crate) async fn update_registered_model(
+        &self,
+        name: &str,
+        description: &str,
+    ) -> Result<RegisteredModel> {
         self.get_registered_model(name).await?;
         {
             let _w = self.write_guard().await;
@@ -242,7 +252,13 @@ impl SqlStore {
         self.get_registered_model(name).await?;
         let _w = self.write_guard().await;
         let mut tx = self.pool.begin().await.map_err(db)?;
-        for table in ["registered_model_aliases", "model_version_tags", "model_versions", "registered_model_tags", "registered_models"] {
+        for table in [
+            "registered_model_aliases",
+            "model_version_tags",
+            "model_versions",
+            "registered_model_tags",
+            "registered_models",
+        ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE name = $1"))
                 .bind(name)
                 .execute(&mut *tx)
@@ -252,7 +268,10 @@ impl SqlStore {
         tx.commit().await.map_err(db)
     }
 
-    pub(crate) async fn search_registered_models(&self, q: &SearchQuery) -> Result<Page<RegisteredModel>> {
+    pub(crate) async fn search_registered_models(
+        &self,
+        q: &SearchQuery,
+    ) -> Result<Page<RegisteredModel>> {
         let filter = parse_filter(Entity::RegisteredModels, &q.filter)?;
         let order = q
             .order_by
@@ -265,7 +284,8 @@ impl SqlStore {
             limits::SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD,
         )?;
         let token = PageToken::decode(q.page_token.as_deref())?;
-        let mut sql = Sql::new(&format!("SELECT {MODEL_COLUMNS} FROM registered_models rm WHERE 1 = 1"));
+        let mut sql =
+            Sql::new(&format!("SELECT {MODEL_COLUMNS} FROM registered_models rm WHERE 1 = 1"));
         search::registered_model_conditions(&mut sql, &filter);
         search::registered_model_order(&mut sql, &order);
         search::limit(&mut sql, limit, token);
@@ -305,7 +325,12 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn set_registered_model_alias(&self, name: &str, alias: &str, version: i64) -> Result<()> {
+    pub(crate) async fn set_registered_model_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: i64,
+    ) -> Result<()> {
         check_alias(alias)?;
         self.get_model_version(name, version).await?;
         let _w = self.write_guard().await;
@@ -322,7 +347,11 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<()> {
+    pub(crate) async fn delete_registered_model_alias(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> Result<()> {
         self.get_registered_model(name).await?;
         let _w = self.write_guard().await;
         sqlx::query("DELETE FROM registered_model_aliases WHERE name = $1 AND alias = $2")
@@ -334,15 +363,20 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn get_model_version_by_alias(&self, name: &str, alias: &str) -> Result<ModelVersion> {
+    pub(crate) async fn get_model_version_by_alias(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> Result<ModelVersion> {
         self.get_registered_model(name).await?;
-        let row: Option<(i64,)> =
-            sqlx::query_as("SELECT version FROM registered_model_aliases WHERE name = $1 AND alias = $2")
-                .bind(name)
-                .bind(alias)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db)?;
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT version FROM registered_model_aliases WHERE name = $1 AND alias = $2",
+        )
+        .bind(name)
+        .bind(alias)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
         // MLflow answers INVALID_PARAMETER_VALUE (HTTP 400) here, not 404; clients rely on it.
         let (version,) = row.ok_or_else(|| {
             StoreError::invalid(format!("Registered model alias {alias} not found."))
@@ -350,7 +384,10 @@ impl SqlStore {
         self.get_model_version(name, version).await
     }
 
-    pub(crate) async fn create_model_version(&self, req: CreateModelVersion) -> Result<ModelVersion> {
+    pub(crate) async fn create_model_version(
+        &self,
+        req: CreateModelVersion,
+    ) -> Result<ModelVersion> {
         check_name(&req.name)?;
         if req.source.is_empty() {
             return Err(StoreError::invalid("Missing value for required parameter 'source'."));
@@ -431,7 +468,8 @@ impl SqlStore {
         }
         let names: Vec<String> = versions.iter().map(|v| v.name.clone()).collect();
         let mut tags: HashMap<(String, i64), Vec<Tag>> = HashMap::new();
-        let mut sql = Sql::new("SELECT name, version, key, value FROM model_version_tags WHERE name IN ");
+        let mut sql =
+            Sql::new("SELECT name, version, key, value FROM model_version_tags WHERE name IN ");
         sql.list(&names).push(" ORDER BY key");
         for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
             tags.entry((rows::text(&row, "name")?, rows::int(&row, "version")?))
@@ -439,7 +477,8 @@ impl SqlStore {
                 .push(rows::tag(&row)?);
         }
         let mut aliases: HashMap<(String, i64), Vec<String>> = HashMap::new();
-        let mut sql = Sql::new("SELECT name, version, alias FROM registered_model_aliases WHERE name IN ");
+        let mut sql =
+            Sql::new("SELECT name, version, alias FROM registered_model_aliases WHERE name IN ");
         sql.list(&names).push(" ORDER BY alias");
         for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
             aliases
@@ -455,7 +494,12 @@ impl SqlStore {
         Ok(versions)
     }
 
-    pub(crate) async fn update_model_version(&self, name: &str, version: i64, description: &str) -> Result<ModelVersion> {
+    pub(crate) async fn update_model_version(
+        &self,
+        name: &str,
+        version: i64,
+        description: &str,
+    ) -> Result<ModelVersion> {
         self.get_model_version(name, version).await?;
         {
             let _w = self.write_guard().await;
@@ -546,7 +590,10 @@ impl SqlStore {
         tx.commit().await.map_err(db)
     }
 
-    pub(crate) async fn search_model_versions(&self, q: &SearchQuery) -> Result<Page<ModelVersion>> {
+    pub(crate) async fn search_model_versions(
+        &self,
+        q: &SearchQuery,
+    ) -> Result<Page<ModelVersion>> {
         let filter = parse_filter(Entity::ModelVersions, &q.filter)?;
         let order = q
             .order_by
@@ -572,7 +619,12 @@ impl SqlStore {
         Ok(Page { items, next_page_token: token.next(has_more, limit) })
     }
 
-    pub(crate) async fn set_model_version_tag(&self, name: &str, version: i64, tag: &Tag) -> Result<()> {
+    pub(crate) async fn set_model_version_tag(
+        &self,
+        name: &str,
+        version: i64,
+        tag: &Tag,
+    ) -> Result<()> {
         limits::check_tag(tag)?;
         self.get_model_version(name, version).await?;
         let _w = self.write_guard().await;
@@ -590,7 +642,12 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn delete_model_version_tag(&self, name: &str, version: i64, key: &str) -> Result<()> {
+    pub(crate) async fn delete_model_version_tag(
+        &self,
+        name: &str,
+        version: i64,
+        key: &str,
+    ) -> Result<()> {
         self.get_model_version(name, version).await?;
         let _w = self.write_guard().await;
         sqlx::query("DELETE FROM model_version_tags WHERE name = $1 AND version = $2 AND key = $3")

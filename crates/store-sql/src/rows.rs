@@ -56,5 +56,10 @@ pub(crate) fn tag(row: &AnyRow) -> Result<Tag> {
 /// A metric point; NaN is stored as a flag because SQLite turns NaN into NULL.
 pub(crate) fn metric(row: &AnyRow) -> Result<Metric> {
     let value = if int(row, "is_nan")? != 0 { f64::NAN } else { real(row, "value")? };
-    Ok(Metric { key: text(row, "key")?, value, timestamp: int(row, "timestamp")?, step: int(row, "step")? })
+    Ok(Metric {
+        key: text(row, "key")?,
+        value,
+        timestamp: int(row, "timestamp")?,
+        step: int(row, "step")?,
+    })
 }

@@ -65,12 +65,10 @@ impl SqlStore {
                 req.experiment_id
             )));
         }
-        let run_name_tag = req.tags.iter().find(|t| t.key == "mlflow.runName").map(|t| t.value.clone());
-        let name = req
-            .run_name
-            .filter(|n| !n.is_empty())
-            .or(run_name_tag)
-            .unwrap_or_else(generated_name);
+        let run_name_tag =
+            req.tags.iter().find(|t| t.key == "mlflow.runName").map(|t| t.value.clone());
+        let name =
+            req.run_name.filter(|n| !n.is_empty()).or(run_name_tag).unwrap_or_else(generated_name);
         if name.chars().count() > limits::MAX_RUN_NAME_LENGTH {
             return Err(StoreError::invalid(format!(
                 "run_name had length {}, which exceeded length limit of {}",
@@ -78,12 +76,16 @@ impl SqlStore {
                 limits::MAX_RUN_NAME_LENGTH
             )));
         }
-        let mut tags: Vec<Tag> = req.tags.into_iter().filter(|t| t.key != "mlflow.runName").collect();
+        let mut tags: Vec<Tag> =
+            req.tags.into_iter().filter(|t| t.key != "mlflow.runName").collect();
         tags.push(Tag::new("mlflow.runName", name.clone()));
         limits::check_batch(&[], &[], &tags)?;
         let run_id = new_id();
         let info = RunInfo {
-            artifact_uri: format!("{}/{run_id}/artifacts", exp.artifact_location.trim_end_matches('/')),
+            artifact_uri: format!(
+                "{}/{run_id}/artifacts",
+                exp.artifact_location.trim_end_matches('/')
+            ),
             run_id,
             experiment_id: exp.experiment_id.clone(),
             run_name: name,
@@ -180,7 +182,9 @@ impl SqlStore {
         sql.list(&ids).push(" ORDER BY d.name, d.digest");
         let input_rows = sql.query().fetch_all(&self.pool).await.map_err(db)?;
         if !input_rows.is_empty() {
-            let mut sql = Sql::new("SELECT run_uuid, dataset_uuid, key, value FROM run_input_tags WHERE run_uuid IN ");
+            let mut sql = Sql::new(
+                "SELECT run_uuid, dataset_uuid, key, value FROM run_input_tags WHERE run_uuid IN ",
+            );
             sql.list(&ids).push(" ORDER BY key");
             let mut input_tags: HashMap<(String, String), Vec<Tag>> = HashMap::new();
             for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
@@ -204,7 +208,8 @@ impl SqlStore {
                 inputs.entry(run).or_default().push(DatasetInput { dataset, tags });
             }
         }
-        let mut sql = Sql::new("SELECT run_uuid, model_id, step FROM run_outputs WHERE run_uuid IN ");
+        let mut sql =
+            Sql::new("SELECT run_uuid, model_id, step FROM run_outputs WHERE run_uuid IN ");
         sql.list(&ids).push(" ORDER BY model_id");
         for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
             outputs.entry(rows::text(&row, "run_uuid")?).or_default().push(ModelOutput {
@@ -250,7 +255,8 @@ impl SqlStore {
             .await
             .map_err(db)?;
         if u.run_name.as_ref().is_some_and(|n| !n.is_empty()) {
-            upsert_tags(&mut tx, run_id, &[Tag::new("mlflow.runName", info.run_name.clone())]).await?;
+            upsert_tags(&mut tx, run_id, &[Tag::new("mlflow.runName", info.run_name.clone())])
+                .await?;
         }
         tx.commit().await.map_err(db)?;
         Ok(info)
@@ -406,7 +412,8 @@ impl SqlStore {
                 )))
             }
         };
-        let mut sql = Sql::new("SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ");
+        let mut sql =
+            Sql::new("SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ");
         sql.arg(run_id).push(" AND key = ").arg(key).push(" ORDER BY step, timestamp, value");
         if let Some(limit) = limit {
             search::limit(&mut sql, limit, token);
@@ -440,7 +447,8 @@ impl SqlStore {
         if ids.is_empty() {
             return Ok(Page { items: vec![], next_page_token: None });
         }
-        let mut sql = Sql::new(&format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.experiment_id IN "));
+        let mut sql =
+            Sql::new(&format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.experiment_id IN "));
         sql.list(&ids).push(" AND ");
         search::lifecycle(&mut sql, "r", s.query.view);
         search::run_conditions(&mut sql, &filter);
@@ -454,7 +462,11 @@ impl SqlStore {
     }
 }
 
-pub(crate) async fn upsert_tags(tx: &mut Transaction<'_, Any>, run_id: &str, tags: &[Tag]) -> Result<()> {
+pub(crate) async fn upsert_tags(
+    tx: &mut Transaction<'_, Any>,
+    run_id: &str,
+    tags: &[Tag],
+) -> Result<()> {
     // Last value wins for a key repeated in one batch, as MLflow.
     let mut last: Vec<&Tag> = Vec::new();
     for t in tags {
@@ -465,7 +477,12 @@ pub(crate) async fn upsert_tags(tx: &mut Transaction<'_, Any>, run_id: &str, tag
         let mut sql = Sql::new("INSERT INTO tags (run_uuid, key, value) VALUES ");
         for (i, t) in chunk.iter().enumerate() {
             sql.push(if i == 0 { "(" } else { ", (" });
-            sql.arg(run_id).push(", ").arg(t.key.as_str()).push(", ").arg(t.value.as_str()).push(")");
+            sql.arg(run_id)
+                .push(", ")
+                .arg(t.key.as_str())
+                .push(", ")
+                .arg(t.value.as_str())
+                .push(")");
         }
         sql.push(" ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value");
         sql.query().execute(&mut **tx).await.map_err(db)?;
@@ -473,7 +490,11 @@ pub(crate) async fn upsert_tags(tx: &mut Transaction<'_, Any>, run_id: &str, tag
     Ok(())
 }
 
-async fn insert_params(tx: &mut Transaction<'_, Any>, run_id: &str, params: &[Param]) -> Result<()> {
+async fn insert_params(
+    tx: &mut Transaction<'_, Any>,
+    run_id: &str,
+    params: &[Param],
+) -> Result<()> {
     if params.is_empty() {
         return Ok(());
     }
@@ -507,7 +528,12 @@ async fn insert_params(tx: &mut Transaction<'_, Any>, run_id: &str, params: &[Pa
         let mut sql = Sql::new("INSERT INTO params (run_uuid, key, value) VALUES ");
         for (i, p) in chunk.iter().enumerate() {
             sql.push(if i == 0 { "(" } else { ", (" });
-            sql.arg(run_id).push(", ").arg(p.key.as_str()).push(", ").arg(p.value.as_str()).push(")");
+            sql.arg(run_id)
+                .push(", ")
+                .arg(p.key.as_str())
+                .push(", ")
+                .arg(p.value.as_str())
+                .push(")");
         }
         sql.query().execute(&mut **tx).await.map_err(db)?;
     }
@@ -523,12 +549,17 @@ fn stored(value: f64) -> (f64, i64) {
     }
 }
 
-async fn insert_metrics(tx: &mut Transaction<'_, Any>, run_id: &str, metrics: &[Metric]) -> Result<()> {
+async fn insert_metrics(
+    tx: &mut Transaction<'_, Any>,
+    run_id: &str,
+    metrics: &[Metric],
+) -> Result<()> {
     if metrics.is_empty() {
         return Ok(());
     }
     for chunk in metrics.chunks(INSERT_CHUNK) {
-        let mut sql = Sql::new("INSERT INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES ");
+        let mut sql =
+            Sql::new("INSERT INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES ");
         for (i, m) in chunk.iter().enumerate() {
             let (value, is_nan) = stored(m.value);
             sql.push(if i == 0 { "(" } else { ", (" });
@@ -542,9 +573,10 @@ async fn insert_metrics(tx: &mut Transaction<'_, Any>, run_id: &str, metrics: &[
     let mut latest: HashMap<&str, &Metric> = HashMap::new();
     for m in metrics {
         let newer = |old: &Metric| {
-            (m.step, m.timestamp).cmp(&(old.step, old.timestamp)).then(
-                m.value.partial_cmp(&old.value).unwrap_or(std::cmp::Ordering::Equal),
-            ) == std::cmp::Ordering::Greater
+            (m.step, m.timestamp)
+                .cmp(&(old.step, old.timestamp))
+                .then(m.value.partial_cmp(&old.value).unwrap_or(std::cmp::Ordering::Equal))
+                == std::cmp::Ordering::Greater
         };
         match latest.get(m.key.as_str()) {
             Some(old) if !newer(old) => {}
@@ -556,7 +588,9 @@ async fn insert_metrics(tx: &mut Transaction<'_, Any>, run_id: &str, metrics: &[
     let mut latest: Vec<&Metric> = latest.into_values().collect();
     latest.sort_by(|a, b| a.key.cmp(&b.key));
     for chunk in latest.chunks(INSERT_CHUNK) {
-        let mut sql = Sql::new("INSERT INTO latest_metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES ");
+        let mut sql = Sql::new(
+            "INSERT INTO latest_metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES ",
+        );
         for (i, m) in chunk.iter().enumerate() {
             let (value, is_nan) = stored(m.value);
             sql.push(if i == 0 { "(" } else { ", (" });

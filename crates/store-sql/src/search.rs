@@ -125,7 +125,9 @@ pub(crate) fn run_conditions(sql: &mut Sql, filter: &Filter) {
     for Clause { key, op, value } in &filter.clauses {
         sql.push(" AND");
         match key {
-            Key::Metric(k) => metric(sql, "latest_metrics", "m.run_uuid = r.run_uuid", k, *op, value),
+            Key::Metric(k) => {
+                metric(sql, "latest_metrics", "m.run_uuid = r.run_uuid", k, *op, value)
+            }
             Key::Param(k) => key_value(sql, "params", "kv.run_uuid = r.run_uuid", k, *op, value),
             Key::Tag(k) => key_value(sql, "tags", "kv.run_uuid = r.run_uuid", k, *op, value),
             Key::Attribute(a) => {
@@ -140,8 +142,10 @@ pub(crate) fn run_conditions(sql: &mut Sql, filter: &Filter) {
                 let expr = match field.as_str() {
                     "name" => "d.name",
                     "digest" => "d.digest",
-                    _ => "(SELECT t.value FROM run_input_tags t WHERE t.run_uuid = ri.run_uuid \
-                          AND t.dataset_uuid = ri.dataset_uuid AND t.key = 'mlflow.data.context')",
+                    _ => {
+                        "(SELECT t.value FROM run_input_tags t WHERE t.run_uuid = ri.run_uuid \
+                          AND t.dataset_uuid = ri.dataset_uuid AND t.key = 'mlflow.data.context')"
+                    }
                 };
                 compare(sql, expr, *op, value);
                 sql.push(")");
@@ -170,9 +174,11 @@ pub(crate) fn run_order(sql: &mut Sql, order: &[OrderBy]) {
                     .push(")");
             }
             Key::Param(k) => {
-                sql.push("(SELECT p.value FROM params p WHERE p.run_uuid = r.run_uuid AND p.key = ")
-                    .arg(k.as_str())
-                    .push(")");
+                sql.push(
+                    "(SELECT p.value FROM params p WHERE p.run_uuid = r.run_uuid AND p.key = ",
+                )
+                .arg(k.as_str())
+                .push(")");
             }
             Key::Tag(k) => {
                 sql.push("(SELECT t.value FROM tags t WHERE t.run_uuid = r.run_uuid AND t.key = ")
@@ -207,7 +213,14 @@ pub(crate) fn experiment_conditions(sql: &mut Sql, filter: &Filter) {
     for Clause { key, op, value } in &filter.clauses {
         sql.push(" AND");
         match key {
-            Key::Tag(k) => key_value(sql, "experiment_tags", "kv.experiment_id = e.experiment_id", k, *op, value),
+            Key::Tag(k) => key_value(
+                sql,
+                "experiment_tags",
+                "kv.experiment_id = e.experiment_id",
+                k,
+                *op,
+                value,
+            ),
             Key::Attribute(a) => {
                 sql.push(" ");
                 compare(sql, experiment_column(*a), *op, value);
@@ -247,7 +260,9 @@ pub(crate) fn registered_model_conditions(sql: &mut Sql, filter: &Filter) {
     for Clause { key, op, value } in &filter.clauses {
         sql.push(" AND");
         match key {
-            Key::Tag(k) => registry_tag(sql, "registered_model_tags", "kv.name = rm.name", k, *op, value),
+            Key::Tag(k) => {
+                registry_tag(sql, "registered_model_tags", "kv.name = rm.name", k, *op, value)
+            }
             Key::Attribute(a) => {
                 sql.push(" ");
                 compare(sql, registered_model_column(*a), *op, value);
@@ -338,16 +353,15 @@ pub(crate) fn logged_model_conditions(sql: &mut Sql, filter: &Filter) {
     for Clause { key, op, value } in &filter.clauses {
         sql.push(" AND");
         match key {
-            Key::Tag(k) => key_value(sql, "logged_model_tags", "kv.model_id = lm.model_id", k, *op, value),
-            Key::Param(k) => key_value(sql, "logged_model_params", "kv.model_id = lm.model_id", k, *op, value),
-            Key::Metric(k) => metric(
-                sql,
-                "latest_metrics",
-                "m.run_uuid = lm.source_run_id",
-                k,
-                *op,
-                value,
-            ),
+            Key::Tag(k) => {
+                key_value(sql, "logged_model_tags", "kv.model_id = lm.model_id", k, *op, value)
+            }
+            Key::Param(k) => {
+                key_value(sql, "logged_model_params", "kv.model_id = lm.model_id", k, *op, value)
+            }
+            Key::Metric(k) => {
+                metric(sql, "latest_metrics", "m.run_uuid = lm.source_run_id", k, *op, value)
+            }
             Key::Attribute(a) => {
                 sql.push(" ");
                 compare(sql, logged_model_column(*a), *op, value);

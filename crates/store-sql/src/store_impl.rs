@@ -14,7 +14,12 @@ use crate::SqlStore;
 
 #[async_trait]
 impl Store for SqlStore {
-    async fn create_experiment(&self, name: &str, artifact_location: Option<&str>, tags: &[Tag]) -> Result<String> {
+    async fn create_experiment(
+        &self,
+        name: &str,
+        artifact_location: Option<&str>,
+        tags: &[Tag],
+    ) -> Result<String> {
         SqlStore::create_experiment(self, name, artifact_location, tags).await
     }
 
@@ -70,7 +75,13 @@ impl Store for SqlStore {
         self.set_run_stage(run_id, LifecycleStage::Active).await
     }
 
-    async fn log_batch(&self, run_id: &str, metrics: &[Metric], params: &[Param], tags: &[Tag]) -> Result<()> {
+    async fn log_batch(
+        &self,
+        run_id: &str,
+        metrics: &[Metric],
+        params: &[Param],
+        tags: &[Tag],
+    ) -> Result<()> {
         SqlStore::log_batch(self, run_id, metrics, params, tags).await
     }
 
@@ -86,7 +97,13 @@ impl Store for SqlStore {
         SqlStore::log_outputs(self, run_id, outputs).await
     }
 
-    async fn get_metric_history(&self, run_id: &str, key: &str, max_results: Option<i64>, page_token: Option<&str>) -> Result<Page<Metric>> {
+    async fn get_metric_history(
+        &self,
+        run_id: &str,
+        key: &str,
+        max_results: Option<i64>,
+        page_token: Option<&str>,
+    ) -> Result<Page<Metric>> {
         SqlStore::get_metric_history(self, run_id, key, max_results, page_token).await
     }
 
@@ -94,7 +111,12 @@ impl Store for SqlStore {
         SqlStore::search_runs(self, search).await
     }
 
-    async fn create_registered_model(&self, name: &str, tags: &[Tag], description: Option<&str>) -> Result<RegisteredModel> {
+    async fn create_registered_model(
+        &self,
+        name: &str,
+        tags: &[Tag],
+        description: Option<&str>,
+    ) -> Result<RegisteredModel> {
         SqlStore::create_registered_model(self, name, tags, description).await
     }
 
@@ -106,7 +128,11 @@ impl Store for SqlStore {
         SqlStore::rename_registered_model(self, name, new_name).await
     }
 
-    async fn update_registered_model(&self, name: &str, description: &str) -> Result<RegisteredModel> {
+    async fn update_registered_model(
+        &self,
+        name: &str,
+        description: &str,
+    ) -> Result<RegisteredModel> {
         SqlStore::update_registered_model(self, name, description).await
     }
 
@@ -126,7 +152,12 @@ impl Store for SqlStore {
         SqlStore::delete_registered_model_tag(self, name, key).await
     }
 
-    async fn set_registered_model_alias(&self, name: &str, alias: &str, version: i64) -> Result<()> {
+    async fn set_registered_model_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: i64,
+    ) -> Result<()> {
         SqlStore::set_registered_model_alias(self, name, alias, version).await
     }
 
@@ -146,11 +177,22 @@ impl Store for SqlStore {
         SqlStore::get_model_version(self, name, version).await
     }
 
-    async fn update_model_version(&self, name: &str, version: i64, description: &str) -> Result<ModelVersion> {
+    async fn update_model_version(
+        &self,
+        name: &str,
+        version: i64,
+        description: &str,
+    ) -> Result<ModelVersion> {
         SqlStore::update_model_version(self, name, version, description).await
     }
 
-    async fn transition_model_version_stage(&self, name: &str, version: i64, stage: &str, archive_existing: bool) -> Result<ModelVersion> {
+    async fn transition_model_version_stage(
+        &self,
+        name: &str,
+        version: i64,
+        stage: &str,
+        archive_existing: bool,
+    ) -> Result<ModelVersion> {
         SqlStore::transition_model_version_stage(self, name, version, stage, archive_existing).await
     }
 
@@ -178,7 +220,11 @@ impl Store for SqlStore {
         SqlStore::get_logged_model(self, model_id).await
     }
 
-    async fn finalize_logged_model(&self, model_id: &str, status: LoggedModelStatus) -> Result<LoggedModel> {
+    async fn finalize_logged_model(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel> {
         SqlStore::finalize_logged_model(self, model_id, status).await
     }
 
@@ -197,5 +243,4 @@ impl Store for SqlStore {
     async fn search_logged_models(&self, search: &SearchLoggedModels) -> Result<Page<LoggedModel>> {
         SqlStore::search_logged_models(self, search).await
     }
-
 }

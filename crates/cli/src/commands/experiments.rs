@@ -36,7 +36,12 @@ pub(crate) async fn run(cmd: Command) -> anyhow::Result<()> {
             let mut rows = Vec::new();
             let mut token = None;
             loop {
-                let q = SearchQuery { filter: filter.clone(), view, page_token: token, ..SearchQuery::default() };
+                let q = SearchQuery {
+                    filter: filter.clone(),
+                    view,
+                    page_token: token,
+                    ..SearchQuery::default()
+                };
                 let page = store.search_experiments(&q).await?;
                 for e in &page.items {
                     rows.push(vec![

@@ -31,7 +31,8 @@ pub(crate) enum Command {
         /// Alias, e.g. champion.
         alias: String,
         /// Version number.
-        version: i64,
+        #[arg(value_name = "VERSION")]
+        model_version: i64,
     },
 }
 
@@ -42,12 +43,26 @@ pub(crate) async fn run(cmd: Command) -> anyhow::Result<()> {
             let mut rows = Vec::new();
             let mut token = None;
             loop {
-                let q = SearchQuery { filter: filter.clone(), page_token: token, ..SearchQuery::default() };
+                let q = SearchQuery {
+                    filter: filter.clone(),
+                    page_token: token,
+                    ..SearchQuery::default()
+                };
                 let page = store.search_registered_models(&q).await?;
                 for m in &page.items {
-                    let aliases: Vec<String> = m.aliases.iter().map(|(a, v)| format!("{a}→v{v}")).collect();
-                    let latest = m.latest_versions.first().map(|v| v.version.to_string()).unwrap_or_default();
-                    rows.push(vec![m.name.clone(), latest, aliases.join(" "), output::time(m.last_updated_timestamp)]);
+                    let aliases: Vec<String> =
+                        m.aliases.iter().map(|(a, v)| format!("{a}→v{v}")).collect();
+                    let latest = m
+                        .latest_versions
+                        .first()
+                        .map(|v| v.version.to_string())
+                        .unwrap_or_default();
+                    rows.push(vec![
+                        m.name.clone(),
+                        latest,
+                        aliases.join(" "),
+                        output::time(m.last_updated_timestamp),
+                    ]);
                 }
                 token = page.next_page_token;
                 if token.is_none() {
@@ -65,7 +80,15 @@ pub(crate) async fn run(cmd: Command) -> anyhow::Result<()> {
             output::fields(&[
                 ("name", model.name.clone()),
                 ("description", model.description.clone()),
-                ("tags", model.tags.iter().map(|t| format!("{}={}", t.key, t.value)).collect::<Vec<_>>().join(", ")),
+                (
+                    "tags",
+                    model
+                        .tags
+                        .iter()
+                        .map(|t| format!("{}={}", t.key, t.value))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
             ])?;
             let rows: Vec<Vec<String>> = versions
                 .items
@@ -82,7 +105,7 @@ pub(crate) async fn run(cmd: Command) -> anyhow::Result<()> {
                 .collect();
             output::table(&["VERSION", "ALIASES", "STATUS", "RUN ID", "SOURCE"], &rows)
         }
-        Command::Alias { tracking, name, alias, version } => {
+        Command::Alias { tracking, name, alias, model_version: version } => {
             let store = tracking_uri::open(&tracking.tracking_uri).await?;
             store.set_registered_model_alias(&name, &alias, version).await?;
             output::line(&format!("{name}@{alias} -> version {version}"))

@@ -44,15 +44,25 @@ pub(crate) async fn run(cmd: Command) -> anyhow::Result<()> {
             let view = if all { ViewType::All } else { ViewType::ActiveOnly };
             let search = SearchRuns {
                 experiment_ids: vec![experiment_id],
-                query: SearchQuery { filter, view, max_results: Some(max_results), order_by, page_token: None },
+                query: SearchQuery {
+                    filter,
+                    view,
+                    max_results: Some(max_results),
+                    order_by,
+                    page_token: None,
+                },
             };
             let page = store.search_runs(&search).await?;
             let rows: Vec<Vec<String>> = page
                 .items
                 .iter()
                 .map(|r| {
-                    let metrics: Vec<String> =
-                        r.metrics.iter().take(4).map(|m| format!("{}={}", m.key, m.value)).collect();
+                    let metrics: Vec<String> = r
+                        .metrics
+                        .iter()
+                        .take(4)
+                        .map(|m| format!("{}={}", m.key, m.value))
+                        .collect();
                     vec![
                         r.info.run_id.clone(),
                         r.info.run_name.clone(),
@@ -78,12 +88,20 @@ pub(crate) async fn run(cmd: Command) -> anyhow::Result<()> {
                 ("ended", i.end_time.map(output::time).unwrap_or_default()),
                 ("artifact_uri", i.artifact_uri.clone()),
             ];
-            let params: Vec<String> = run.params.iter().map(|p| format!("{}={}", p.key, p.value)).collect();
-            let metrics: Vec<String> =
-                run.metrics.iter().map(|m| format!("{}={} (step {})", m.key, m.value, m.step)).collect();
-            let tags: Vec<String> = run.tags.iter().map(|t| format!("{}={}", t.key, t.value)).collect();
-            let inputs: Vec<String> =
-                run.inputs.iter().map(|d| format!("{} ({})", d.dataset.name, d.dataset.digest)).collect();
+            let params: Vec<String> =
+                run.params.iter().map(|p| format!("{}={}", p.key, p.value)).collect();
+            let metrics: Vec<String> = run
+                .metrics
+                .iter()
+                .map(|m| format!("{}={} (step {})", m.key, m.value, m.step))
+                .collect();
+            let tags: Vec<String> =
+                run.tags.iter().map(|t| format!("{}={}", t.key, t.value)).collect();
+            let inputs: Vec<String> = run
+                .inputs
+                .iter()
+                .map(|d| format!("{} ({})", d.dataset.name, d.dataset.digest))
+                .collect();
             pairs.push(("params", params.join(", ")));
             pairs.push(("metrics", metrics.join(", ")));
             pairs.push(("tags", tags.join(", ")));

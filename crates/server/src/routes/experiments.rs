@@ -35,7 +35,8 @@ pub(crate) async fn get_by_name(
     State(s): State<AppState>,
     Input(req): Input<api::ExperimentName>,
 ) -> ApiResult<Json<api::GetExperimentResponse>> {
-    let e = s.store.get_experiment_by_name(required("experiment_name", &req.experiment_name)?).await?;
+    let e =
+        s.store.get_experiment_by_name(required("experiment_name", &req.experiment_name)?).await?;
     Ok(Json(api::GetExperimentResponse { experiment: (&e).into() }))
 }
 

@@ -46,8 +46,10 @@ pub(crate) async fn finalize(
     Path(model_id): Path<String>,
     Input(req): Input<api::FinalizeLoggedModel>,
 ) -> ApiResult<Json<api::LoggedModelResponse>> {
-    let status = req.status.filter(|st| !st.is_empty()).ok_or_else(|| ApiError::missing("status"))?;
-    let status: LoggedModelStatus = status.parse().map_err(|e: lathe_core::Error| ApiError::invalid(e.to_string()))?;
+    let status =
+        req.status.filter(|st| !st.is_empty()).ok_or_else(|| ApiError::missing("status"))?;
+    let status: LoggedModelStatus =
+        status.parse().map_err(|e: lathe_core::Error| ApiError::invalid(e.to_string()))?;
     Ok(model(&s.store.finalize_logged_model(&model_id, status).await?))
 }
 

@@ -66,10 +66,7 @@ fn tracking_api() -> Router<AppState> {
         .route("/runs/outputs", post(runs::log_outputs))
         .route("/metrics/get-history", get(runs::metric_history))
         .route("/artifacts/list", get(artifacts::list_run))
-        .route(
-            "/registered-models/create",
-            post(registry::create_model),
-        )
+        .route("/registered-models/create", post(registry::create_model))
         .route("/registered-models/get", get(registry::get_model))
         .route("/registered-models/rename", post(registry::rename_model))
         .route("/registered-models/update", axum::routing::patch(registry::update_model))
@@ -81,7 +78,10 @@ fn tracking_api() -> Router<AppState> {
             "/registered-models/alias",
             post(registry::set_alias).delete(registry::delete_alias).get(registry::get_by_alias),
         )
-        .route("/registered-models/get-latest-versions", post(registry::latest_versions).get(registry::latest_versions))
+        .route(
+            "/registered-models/get-latest-versions",
+            post(registry::latest_versions).get(registry::latest_versions),
+        )
         .route("/model-versions/create", post(registry::create_version))
         .route("/model-versions/get", get(registry::get_version))
         .route("/model-versions/update", axum::routing::patch(registry::update_version))
@@ -122,11 +122,12 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/3.0/mlflow/server-info", get(meta::server_info))
         .route("/health", get(meta::health))
         .route("/version", get(meta::version))
-        .fallback(|| async {
-            ApiError::new(ErrorCode::EndpointNotFound, "No such endpoint")
-        })
+        .fallback(|| async { ApiError::new(ErrorCode::EndpointNotFound, "No such endpoint") })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(ErrorCode::EndpointNotFound, "This endpoint does not accept that HTTP method")
+            ApiError::new(
+                ErrorCode::EndpointNotFound,
+                "This endpoint does not accept that HTTP method",
+            )
         })
         .with_state(state)
 }

@@ -12,7 +12,9 @@ use crate::{error::ApiResult, extract::Input, sources, ApiError, AppState};
 fn version_number(v: Option<&str>) -> Result<i64, ApiError> {
     let v = v.filter(|v| !v.is_empty()).ok_or_else(|| ApiError::missing("version"))?;
     v.parse().map_err(|_| {
-        ApiError::invalid(format!("Invalid value '{v}' for parameter 'version': expected an integer"))
+        ApiError::invalid(format!(
+            "Invalid value '{v}' for parameter 'version': expected an integer"
+        ))
     })
 }
 
@@ -106,7 +108,9 @@ pub(crate) async fn delete_model_tag(
     State(s): State<AppState>,
     Input(req): Input<api::ModelTag>,
 ) -> ApiResult<Json<Value>> {
-    s.store.delete_registered_model_tag(required("name", &req.name)?, required("key", &req.key)?).await?;
+    s.store
+        .delete_registered_model_tag(required("name", &req.name)?, required("key", &req.key)?)
+        .await?;
     empty()
 }
 
@@ -115,7 +119,9 @@ pub(crate) async fn set_alias(
     Input(req): Input<api::ModelAlias>,
 ) -> ApiResult<Json<Value>> {
     let v = version_number(req.version.as_deref())?;
-    s.store.set_registered_model_alias(required("name", &req.name)?, required("alias", &req.alias)?, v).await?;
+    s.store
+        .set_registered_model_alias(required("name", &req.name)?, required("alias", &req.alias)?, v)
+        .await?;
     empty()
 }
 
@@ -123,7 +129,9 @@ pub(crate) async fn delete_alias(
     State(s): State<AppState>,
     Input(req): Input<api::ModelAlias>,
 ) -> ApiResult<Json<Value>> {
-    s.store.delete_registered_model_alias(required("name", &req.name)?, required("alias", &req.alias)?).await?;
+    s.store
+        .delete_registered_model_alias(required("name", &req.name)?, required("alias", &req.alias)?)
+        .await?;
     empty()
 }
 
@@ -131,7 +139,10 @@ pub(crate) async fn get_by_alias(
     State(s): State<AppState>,
     Input(req): Input<api::ModelAlias>,
 ) -> ApiResult<Json<api::ModelVersionResponse>> {
-    let v = s.store.get_model_version_by_alias(required("name", &req.name)?, required("alias", &req.alias)?).await?;
+    let v = s
+        .store
+        .get_model_version_by_alias(required("name", &req.name)?, required("alias", &req.alias)?)
+        .await?;
     Ok(version(&v))
 }
 
@@ -140,7 +151,8 @@ pub(crate) async fn latest_versions(
     Input(req): Input<api::ModelName>,
 ) -> ApiResult<Json<Value>> {
     let m = s.store.get_registered_model(required("name", &req.name)?).await?;
-    let versions: Vec<api::ModelVersion> = m.latest_versions.iter().map(api::ModelVersion::from).collect();
+    let versions: Vec<api::ModelVersion> =
+        m.latest_versions.iter().map(api::ModelVersion::from).collect();
     Ok(Json(serde_json::json!({ "model_versions": versions })))
 }
 
@@ -234,7 +246,9 @@ pub(crate) async fn download_uri(
                 format!("{root}/{}", path.trim_start_matches('/'))
             }
         }
-        Ok(ModelUri::LoggedModel { model_id }) => s.store.get_logged_model(&model_id).await?.artifact_location,
+        Ok(ModelUri::LoggedModel { model_id }) => {
+            s.store.get_logged_model(&model_id).await?.artifact_location
+        }
         _ => mv.source,
     };
     Ok(Json(api::DownloadUriResponse { artifact_uri }))
@@ -255,7 +269,9 @@ pub(crate) async fn delete_version_tag(
     Input(req): Input<api::ModelTag>,
 ) -> ApiResult<Json<Value>> {
     let v = version_number(req.version.as_deref())?;
-    s.store.delete_model_version_tag(required("name", &req.name)?, v, required("key", &req.key)?).await?;
+    s.store
+        .delete_model_version_tag(required("name", &req.name)?, v, required("key", &req.key)?)
+        .await?;
     empty()
 }
 

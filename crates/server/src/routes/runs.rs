@@ -17,7 +17,8 @@ pub(crate) async fn create(
     State(s): State<AppState>,
     Input(req): Input<api::CreateRun>,
 ) -> ApiResult<Json<api::RunResponse>> {
-    let experiment_id = if req.experiment_id.is_empty() { "0".to_string() } else { req.experiment_id };
+    let experiment_id =
+        if req.experiment_id.is_empty() { "0".to_string() } else { req.experiment_id };
     let run = s
         .store
         .create_run(CreateRun {
