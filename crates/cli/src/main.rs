@@ -21,6 +21,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the lifecycle on embedded data (profile, train, evaluate, register), then serve it.
+    Quickstart(commands::quickstart::Args),
     /// Run the tracking and model-registry server (MLflow's REST API).
     Server(commands::server::Args),
     /// List and create experiments.
@@ -54,6 +56,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Quickstart(args) => commands::quickstart::run(args).await,
             Command::Server(args) => commands::server::run(args).await,
             Command::Experiments(cmd) => commands::experiments::run(cmd).await,
             Command::Runs(cmd) => commands::runs::run(cmd).await,

@@ -55,11 +55,7 @@ pub(crate) async fn open(uri: &str) -> anyhow::Result<Arc<dyn Store>> {
                 .with_context(|| format!("cannot open tracking store {}", redact(&url)))?;
             Ok(Arc::new(store))
         }
-        Backend::Http(url) => {
-            bail!(
-                "tracking uri {url}: talking to a remote server is not built into this binary yet"
-            )
-        }
+        Backend::Http(url) => Ok(Arc::new(lathe_store_rest::RestStore::new(&url)?)),
     }
 }
 

@@ -3,4 +3,6 @@
 mod cli;
 mod compat;
 mod crash;
+mod quickstart;
+mod tidy;
 pub(crate) mod harness;

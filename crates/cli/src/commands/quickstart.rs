@@ -1,0 +1,213 @@
+//! `lathe quickstart`: the lifecycle on data the binary embeds, recorded in
+//! a fresh (or reused) tracking store, then served for a look around.
+//!
+//! DIR holds `lathe.db` (SQLite, artifact root `mlflow-artifacts:/`) and
+//! `artifacts/` laid out as `lathe server --artifacts-destination` expects,
+//! so the same directory can be served again later. Running it twice adds
+//! new runs and model versions; nothing is overwritten.
+
+mod pipeline;
+mod progress;
+mod tracker;
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use anyhow::Context;
+use lathe_server::AppState;
+use lathe_store::{LocalArtifactStore, Store};
+
+use crate::{output, tracking_uri::ARTIFACT_ROOT};
+use pipeline::{Outcome, CHAMPION, EXPERIMENT, MODEL_NAME};
+
+/// Where to keep the quickstart's store and how to serve it.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Directory for the tracking database (lathe.db) and artifacts (artifacts/); created if missing.
+    #[arg(long, default_value = "./lathe-quickstart")]
+    dir: PathBuf,
+    /// Port for the server started at the end.
+    #[arg(long, default_value_t = 5000)]
+    port: u16,
+    /// Address for the server; 127.0.0.1 so nothing is exposed unless asked.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Stop after the pipeline instead of serving the results.
+    #[arg(long)]
+    no_serve: bool,
+}
+
+pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("cannot create quickstart directory {}", args.dir.display()))?;
+    let dir = args
+        .dir
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", args.dir.display()))?;
+    let db = dir.join("lathe.db");
+    let store: Arc<dyn Store> = Arc::new(
+        lathe_store_sqlite::open(&db, ARTIFACT_ROOT)
+            .await
+            .with_context(|| format!("cannot open tracking store {}", db.display()))?,
+    );
+    let artifacts =
+        Arc::new(LocalArtifactStore::open(dir.join("artifacts")).with_context(|| {
+            format!("cannot use artifact directory {}", dir.join("artifacts").display())
+        })?);
+    // Bind before the work, so a busy port is reported before anything is written.
+    let listener = if args.no_serve {
+        None
+    } else {
+        let addr: SocketAddr = format!("{}:{}", args.host, args.port)
+            .parse()
+            .with_context(|| format!("invalid --host/--port: {}:{}", args.host, args.port))?;
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+            format!("cannot listen on {addr} (choose another --port, or pass --no-serve)")
+        })?;
+        Some(listener)
+    };
+
+    let tracker =
+        tracker::Tracker::new(store.clone(), artifacts.clone(), tokio::runtime::Handle::current())?;
+    let outcome = tokio::task::spawn_blocking(move || pipeline::run(&tracker))
+        .await
+        .context("the quickstart pipeline stopped unexpectedly")??;
+
+    let uri = format!("sqlite:///{}", db.display());
+    summary(&outcome, &uri, &dir)?;
+    let Some(listener) = listener else {
+        output::line("")?;
+        output::line("look at it:")?;
+        next_steps(&outcome, &uri)?;
+        output::line(&format!(
+            "  lathe server --backend-store-uri {} --artifacts-destination {}",
+            shell_word(&uri),
+            shell_word(&dir.join("artifacts").display().to_string())
+        ))?;
+        return Ok(());
+    };
+    let local = listener.local_addr()?;
+    let shown = if local.ip().is_unspecified() {
+        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), local.port())
+    } else {
+        local
+    };
+    output::line("")?;
+    output::line(&format!("lathe server on http://{shown} (Ctrl-C to stop); try:"))?;
+    output::line(&format!(
+        "  MLFLOW_TRACKING_URI=http://{shown} python -c \"import mlflow; print(mlflow.search_runs(experiment_names=['{EXPERIMENT}']))\""
+    ))?;
+    next_steps(&outcome, &uri)?;
+    let state = AppState { store, artifacts };
+    lathe_server::serve_on(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+fn summary(o: &Outcome, uri: &str, dir: &Path) -> anyhow::Result<()> {
+    output::line(&format!(
+        "{}: {} rows, {} features, {:.1}% malignant; {} train / {} test rows (stratified, seed {})",
+        pipeline::DATASET_NAME,
+        o.rows,
+        o.features,
+        100.0 * o.positive_share,
+        o.train_rows,
+        o.test_rows,
+        o.seed
+    ))?;
+    output::line("")?;
+    let rows: Vec<Vec<String>> = o
+        .candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let m = &c.metrics;
+            vec![
+                c.run_name.to_string(),
+                format!(
+                    "v{}{}",
+                    c.version,
+                    if i == o.champion { format!(" @{CHAMPION}") } else { String::new() }
+                ),
+                format!("{:.4}", m.accuracy),
+                format!("{:.4}", m.f1),
+                format!("{:.4}", m.roc_auc),
+                format!("{:.4}", m.log_loss),
+                c.run_id.clone(),
+            ]
+        })
+        .collect();
+    output::table(&["MODEL", "VERSION", "ACCURACY", "F1", "ROC AUC", "LOG LOSS", "RUN ID"], &rows)?;
+    let best = &o.candidates[o.champion];
+    let others: Vec<String> = o
+        .candidates
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != o.champion)
+        .map(|(_, c)| format!("{:.4} for {}", c.metrics.roc_auc, c.run_name))
+        .collect();
+    output::line("")?;
+    output::line(&format!(
+        "champion: {MODEL_NAME} v{} ({}), the best test ROC AUC: {:.4} vs {} (metrics on the {} held-out rows)",
+        best.version,
+        best.run_name,
+        best.metrics.roc_auc,
+        others.join(", "),
+        o.test_rows
+    ))?;
+    output::line(&format!(
+        "recorded in {uri} (experiment '{EXPERIMENT}', id {}), artifacts in {}",
+        o.experiment_id,
+        dir.join("artifacts").display()
+    ))
+}
+
+fn next_steps(o: &Outcome, uri: &str) -> anyhow::Result<()> {
+    let uri = shell_word(uri);
+    output::line(&format!(
+        "  lathe runs list --tracking-uri {uri} --experiment-id {}",
+        o.experiment_id
+    ))?;
+    output::line(&format!("  lathe models show {MODEL_NAME} --tracking-uri {uri}"))
+}
+
+/// `s` as one shell word: unchanged when safe, else single-quoted.
+fn shell_word(s: &str) -> String {
+    if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-:+=@%".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        use super::shell_word;
+        assert_eq!(shell_word("sqlite:////tmp/q/lathe.db"), "sqlite:////tmp/q/lathe.db");
+        assert_eq!(shell_word("/tmp/my dir"), "'/tmp/my dir'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+    }
+}

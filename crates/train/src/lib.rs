@@ -1,0 +1,38 @@
+//! Tabular learners of lathe and the model artifact they produce.
+//!
+//! A [`Dataset`] is read from CSV bytes, split with a seeded
+//! [`stratified_split`], and fitted by a [`Learner`] ([`MajorityClass`] as
+//! the baseline, [`LogisticRegression`]) into a [`Model`]: plain JSON with the
+//! fitted [`StandardScaler`], described for MLflow by [`Model::mlmodel`].
+//!
+//! This is a compute crate: it knows nothing of stores or HTTP. Learners
+//! report parameters and per-epoch losses through [`lathe_core::RunRecorder`],
+//! which the CLI connects to the tracking store.
+//!
+//! ```
+//! use lathe_train::{stratified_split, Dataset, Learner, LogisticRegression, NoopRecorder};
+//! let csv = b"x,y\n0.1,no\n0.3,no\n0.2,no\n0.9,yes\n0.7,yes\n0.8,yes\n";
+//! let data = Dataset::from_csv(csv, "y", "yes").unwrap();
+//! let split = stratified_split(data.labels(), 0.34, 7).unwrap();
+//! let (train, test) = split.apply(&data).unwrap();
+//! let model = LogisticRegression::default().fit(&train, &mut NoopRecorder).unwrap();
+//! let p = model.predict_proba(&test).unwrap();
+//! assert!(p[0] < 0.5 && p[1] > 0.5);
+//! ```
+
+mod dataset;
+mod error;
+mod learner;
+pub mod mlflow;
+mod model;
+mod recorder;
+mod scaler;
+mod split;
+
+pub use dataset::{ColumnProfile, Dataset, LabelInfo};
+pub use error::{Error, Result};
+pub use learner::{Learner, LogisticRegression, MajorityClass};
+pub use model::{Estimator, MlmodelInfo, Model, FORMAT_VERSION};
+pub use recorder::{MemoryRecorder, NoopRecorder};
+pub use scaler::StandardScaler;
+pub use split::{stratified_split, Split, SplitMix64};
