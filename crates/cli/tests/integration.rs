@@ -4,4 +4,7 @@
 //! One test binary (see meilisearch's `tests/integration.rs` for why): the
 //! modules under `it/` share the harness that starts servers.
 
+// Test code: a failed unwrap is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod it;

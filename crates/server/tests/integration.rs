@@ -1,6 +1,9 @@
 //! The HTTP API in-process (`app(state)` + `oneshot`): every bad input the
 //! server must refuse, with MLflow's error code and status, and nothing written.
 
+// Test code: a failed unwrap is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use axum::{

@@ -6,6 +6,9 @@
 //! database with a unique name, runs against it, and drops it. Without the
 //! variable the tests say so and pass without checking anything.
 
+// Test code: a failed unwrap is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use lathe_core::{new_id, Tag};
 use lathe_store::{conformance, Store};
 use lathe_store_sql::SqlStore;
@@ -148,6 +151,62 @@ async fn opening_twice_migrates_once_and_keeps_data() {
             "applied once each"
         );
         reopened.pool().close().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_log_batch_keeps_every_point() {
+    const TASKS: i64 = 8;
+    const BATCHES: i64 = 10;
+    const POINTS: i64 = 10;
+    let Some(admin) = admin_url("concurrent_log_batch_keeps_every_point") else { return };
+    with_fresh_database(&admin, |url| async move {
+        let store = std::sync::Arc::new(open(&url).await);
+        let experiment_id =
+            store.create_experiment("concurrent", None, &[]).await.expect("create experiment");
+        let run = store
+            .create_run(lathe_store::CreateRun { experiment_id, ..Default::default() })
+            .await
+            .expect("create run")
+            .info
+            .run_id;
+        let mut handles = Vec::new();
+        for task in 0..TASKS {
+            let store = std::sync::Arc::clone(&store);
+            let run = run.clone();
+            handles.push(tokio::spawn(async move {
+                for batch in 0..BATCHES {
+                    let points: Vec<lathe_core::Metric> = (0..POINTS)
+                        .map(|i| lathe_core::Metric {
+                            key: "shared".into(),
+                            value: i as f64,
+                            timestamp: batch,
+                            step: task * 10_000 + batch * POINTS + i,
+                        })
+                        .collect();
+                    let tag = Tag::new(format!("task{task}"), format!("{batch}"));
+                    store
+                        .log_batch(&run, &points, &[], &[tag])
+                        .await
+                        .expect("concurrent log_batch");
+                }
+            }));
+        }
+        for handle in handles {
+            handle.await.expect("task finished without panicking");
+        }
+        let history =
+            store.get_metric_history(&run, "shared", None, None).await.expect("metric history");
+        assert_eq!(history.items.len() as i64, TASKS * BATCHES * POINTS, "every point is kept");
+        let fetched = store.get_run(&run).await.expect("get run");
+        let latest = fetched.metrics.iter().find(|m| m.key == "shared").expect("latest value");
+        assert_eq!(latest.step, (TASKS - 1) * 10_000 + BATCHES * POINTS - 1, "highest step wins");
+        for task in 0..TASKS {
+            let value = fetched.tags.iter().find(|t| t.key == format!("task{task}"));
+            assert_eq!(value.map(|t| t.value.as_str()), Some("9"), "last tag of task {task}");
+        }
+        store.pool().close().await;
     })
     .await;
 }

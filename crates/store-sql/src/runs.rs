@@ -520,7 +520,6 @@ async fn insert_params(
                 )))
             }
             Some(_) => {}
-            None if new.iter().any(|n: &&Param| n.key == p.key) => {}
             None => new.push(p),
         }
     }

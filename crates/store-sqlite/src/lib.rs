@@ -43,7 +43,9 @@ pub async fn open(path: &Path, artifact_root: &str) -> Result<SqlStore> {
         })
         .connect(&url)
         .await
-        .map_err(|e| StoreError::Backend(format!("cannot open SQLite database {}: {e}", path.display())))?;
+        .map_err(|e| {
+            StoreError::Backend(format!("cannot open SQLite database {}: {e}", path.display()))
+        })?;
     lathe_store_sql::migrate(&pool, MIGRATIONS).await?;
     SqlStore::new(pool, Dialect::Sqlite, artifact_root).await
 }

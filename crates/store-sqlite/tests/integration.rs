@@ -2,6 +2,9 @@
 //! SQLite needs checking: reopening a file (migrations run once, data
 //! stays, the file is sound) and concurrent writers without `SQLITE_BUSY`.
 
+// Test code: a failed unwrap is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use lathe_core::{Metric, Tag};
@@ -79,7 +82,10 @@ async fn concurrent_log_batch_never_busy() {
     let experiment_id =
         store.create_experiment("concurrent", None, &[]).await.expect("create experiment");
     let shared = store
-        .create_run(lathe_store::CreateRun { experiment_id: experiment_id.clone(), ..Default::default() })
+        .create_run(lathe_store::CreateRun {
+            experiment_id: experiment_id.clone(),
+            ..Default::default()
+        })
         .await
         .expect("create run")
         .info

@@ -24,6 +24,6 @@ pub use artifacts::{ArtifactStore, FileInfo, LocalArtifactStore};
 pub use error::{Result, StoreError};
 pub use page::{Page, PageToken};
 pub use store::{
-    CreateLoggedModel, CreateModelVersion, CreateRun, SearchLoggedModels, SearchQuery,
-    SearchRuns, Store, UpdateRun,
+    CreateLoggedModel, CreateModelVersion, CreateRun, SearchLoggedModels, SearchQuery, SearchRuns,
+    Store, UpdateRun,
 };

@@ -73,7 +73,9 @@ pub fn check_batch_counts(metrics: usize, params: usize, tags: usize) -> Result<
 /// and no path tricks (MLflow allows alphanumerics, `_ - . / space`, and `:`).
 pub fn check_key(kind: &str, key: &str) -> Result<()> {
     if key.is_empty() {
-        return Err(StoreError::invalid(format!("Missing value for required parameter '{kind} key'")));
+        return Err(StoreError::invalid(format!(
+            "Missing value for required parameter '{kind} key'"
+        )));
     }
     if key.chars().count() > MAX_ENTITY_KEY_LENGTH {
         return Err(StoreError::invalid(format!(
@@ -83,7 +85,8 @@ pub fn check_key(kind: &str, key: &str) -> Result<()> {
         )));
     }
     let allowed = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ' ' | '/' | ':');
-    if !key.chars().all(allowed) || key.split('/').any(|part| part == "..") || key.starts_with('/') {
+    if !key.chars().all(allowed) || key.split('/').any(|part| part == "..") || key.starts_with('/')
+    {
         return Err(StoreError::invalid(format!(
             "Invalid {kind} name: '{key}'. Names may only contain alphanumerics, underscores (_), \
              dashes (-), periods (.), spaces ( ), colon(:) and slashes (/)."
@@ -125,17 +128,14 @@ pub fn check_batch(metrics: &[Metric], params: &[Param], tags: &[Tag]) -> Result
     metrics.iter().try_for_each(check_metric)?;
     params.iter().try_for_each(check_param)?;
     tags.iter().try_for_each(check_tag)?;
-    let mut seen = std::collections::HashMap::new();
-    for p in params {
-        if let Some(prev) = seen.insert(p.key.as_str(), p.value.as_str()) {
-            if prev != p.value {
-                return Err(StoreError::invalid(format!(
-                    "Duplicate parameter keys have been submitted: [{}]. Please ensure the \
-                     request contains only one param value per param key.",
-                    p.key
-                )));
-            }
-        }
+    // MLflow refuses a key given twice in one batch, even with the same value.
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = params.iter().find(|p| !seen.insert(p.key.as_str())) {
+        return Err(StoreError::invalid(format!(
+            "Duplicate parameter keys have been submitted: [{}]. Please ensure the request \
+             contains only one param value per param key.",
+            dup.key
+        )));
     }
     Ok(())
 }

@@ -181,7 +181,11 @@ pub trait Store: Send + Sync + 'static {
     /// Renames a registered model (versions, tags and aliases follow).
     async fn rename_registered_model(&self, name: &str, new_name: &str) -> Result<RegisteredModel>;
     /// Sets the description.
-    async fn update_registered_model(&self, name: &str, description: &str) -> Result<RegisteredModel>;
+    async fn update_registered_model(
+        &self,
+        name: &str,
+        description: &str,
+    ) -> Result<RegisteredModel>;
     /// Deletes a model with its versions, tags and aliases.
     async fn delete_registered_model(&self, name: &str) -> Result<()>;
     /// Registered models matching a filter.
@@ -191,7 +195,8 @@ pub trait Store: Send + Sync + 'static {
     /// Removes a registered-model tag.
     async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()>;
     /// Points an alias at a version.
-    async fn set_registered_model_alias(&self, name: &str, alias: &str, version: i64) -> Result<()>;
+    async fn set_registered_model_alias(&self, name: &str, alias: &str, version: i64)
+        -> Result<()>;
     /// Removes an alias.
     async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<()>;
     /// The version an alias points at.

@@ -4,6 +4,9 @@
 //! fitted by scikit-learn on the same standardized rows
 //! (`test_data/make_reference.py`).
 
+// Test code: a failed unwrap is a failed test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use lathe_train::{
     stratified_split, Dataset, Estimator, Learner, LogisticRegression, MajorityClass,
     MemoryRecorder, Model, StandardScaler,

@@ -3,6 +3,6 @@
 mod cli;
 mod compat;
 mod crash;
+pub(crate) mod harness;
 mod quickstart;
 mod tidy;
-pub(crate) mod harness;

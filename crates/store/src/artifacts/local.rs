@@ -112,7 +112,12 @@ impl ArtifactStore for LocalArtifactStore {
         let mut out = Vec::new();
         let mut entries = match tokio::fs::read_dir(&full).await {
             Ok(e) => e,
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
                 return Ok(out)
             }
             Err(e) => return Err(io("list", &full, e)),
