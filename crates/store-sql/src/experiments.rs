@@ -1,11 +1,7 @@
 //! Experiments and their tags.
 
 use lathe_core::{now_millis, Experiment, Tag};
-use lathe_store::{
-    limits,
-    search::{parse_filter, parse_order_by, Entity},
-    Page, PageToken, Result, SearchQuery, StoreError,
-};
+use lathe_store::{limits, search::Entity, Page, Result, SearchQuery, StoreError};
 
 use crate::{
     error::db,
@@ -127,22 +123,16 @@ impl SqlStore {
     }
 
     pub(crate) async fn search_experiments(&self, q: &SearchQuery) -> Result<Page<Experiment>> {
-        let filter = parse_filter(Entity::Experiments, &q.filter)?;
-        let order = q
-            .order_by
-            .iter()
-            .map(|o| parse_order_by(Entity::Experiments, o))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        let limit = limits::max_results(
-            q.max_results,
+        let search::Parsed { filter, order, limit, token } = search::parse(
+            Entity::Experiments,
+            q,
             limits::SEARCH_MAX_RESULTS_DEFAULT,
             limits::SEARCH_MAX_RESULTS_THRESHOLD,
         )?;
-        let token = PageToken::decode(q.page_token.as_deref())?;
         let mut sql = Sql::new(&format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments e WHERE "));
         search::lifecycle(&mut sql, "e", q.view);
-        search::experiment_conditions(&mut sql, &filter);
-        search::experiment_order(&mut sql, &order);
+        search::conditions(&mut sql, &search::EXPERIMENTS, &filter);
+        search::order(&mut sql, &search::EXPERIMENTS, &order);
         search::limit(&mut sql, limit, token);
         let rows = sql.query().fetch_all(&self.pool).await.map_err(db)?;
         let has_more = rows.len() > limit;

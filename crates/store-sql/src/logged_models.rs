@@ -4,9 +4,7 @@ use std::collections::HashMap;
 
 use lathe_core::{new_id, now_millis, LoggedModel, LoggedModelStatus, Param, Tag};
 use lathe_store::{
-    limits,
-    search::{parse_filter, parse_order_by, Entity},
-    CreateLoggedModel, Page, PageToken, Result, SearchLoggedModels, StoreError,
+    limits, search::Entity, CreateLoggedModel, Page, Result, SearchLoggedModels, StoreError,
 };
 use sqlx::any::AnyRow;
 
@@ -192,19 +190,12 @@ impl SqlStore {
         &self,
         s: &SearchLoggedModels,
     ) -> Result<Page<LoggedModel>> {
-        let filter = parse_filter(Entity::LoggedModels, &s.query.filter)?;
-        let order = s
-            .query
-            .order_by
-            .iter()
-            .map(|o| parse_order_by(Entity::LoggedModels, o))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        let limit = limits::max_results(
-            s.query.max_results,
+        let search::Parsed { filter, order, limit, token } = search::parse(
+            Entity::LoggedModels,
+            &s.query,
             limits::SEARCH_MAX_RESULTS_DEFAULT,
             limits::SEARCH_MAX_RESULTS_THRESHOLD,
         )?;
-        let token = PageToken::decode(s.query.page_token.as_deref())?;
         let ids = s
             .experiment_ids
             .iter()
@@ -216,8 +207,8 @@ impl SqlStore {
         if !ids.is_empty() {
             sql.push(" AND lm.experiment_id IN ").list(&ids);
         }
-        search::logged_model_conditions(&mut sql, &filter);
-        search::logged_model_order(&mut sql, &order);
+        search::conditions(&mut sql, &search::LOGGED_MODELS, &filter);
+        search::order(&mut sql, &search::LOGGED_MODELS, &order);
         search::limit(&mut sql, limit, token);
         let rows = sql.query().fetch_all(&self.pool).await.map_err(db)?;
         let has_more = rows.len() > limit;

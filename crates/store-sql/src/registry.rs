@@ -4,9 +4,7 @@ use std::collections::HashMap;
 
 use lathe_core::{now_millis, ModelVersion, ModelVersionStatus, RegisteredModel, Tag};
 use lathe_store::{
-    limits,
-    search::{parse_filter, parse_order_by, Entity},
-    CreateModelVersion, Page, PageToken, Result, SearchQuery, StoreError,
+    limits, search::Entity, CreateModelVersion, Page, Result, SearchQuery, StoreError,
 };
 use sqlx::any::AnyRow;
 
@@ -215,15 +213,7 @@ impl SqlStore {
                 )),
                 other => other,
             })?;
-            // Tags, versions and aliases follow through ON UPDATE CASCADE;
-            // aliases reference versions, so rename them explicitly where the
-            // engine does not cascade through two levels.
-            sqlx::query("UPDATE registered_model_aliases SET name = $1 WHERE name = $2")
-                .bind(new_name)
-                .bind(name)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+            // Tags, versions, their tags and aliases follow through ON UPDATE CASCADE.
             tx.commit().await.map_err(db)?;
         }
         self.get_registered_model(new_name).await
@@ -272,22 +262,16 @@ impl SqlStore {
         &self,
         q: &SearchQuery,
     ) -> Result<Page<RegisteredModel>> {
-        let filter = parse_filter(Entity::RegisteredModels, &q.filter)?;
-        let order = q
-            .order_by
-            .iter()
-            .map(|o| parse_order_by(Entity::RegisteredModels, o))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        let limit = limits::max_results(
-            q.max_results,
+        let search::Parsed { filter, order, limit, token } = search::parse(
+            Entity::RegisteredModels,
+            q,
             limits::SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT,
             limits::SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD,
         )?;
-        let token = PageToken::decode(q.page_token.as_deref())?;
         let mut sql =
             Sql::new(&format!("SELECT {MODEL_COLUMNS} FROM registered_models rm WHERE 1 = 1"));
-        search::registered_model_conditions(&mut sql, &filter);
-        search::registered_model_order(&mut sql, &order);
+        search::conditions(&mut sql, &search::REGISTERED_MODELS, &filter);
+        search::order(&mut sql, &search::REGISTERED_MODELS, &order);
         search::limit(&mut sql, limit, token);
         let rows = sql.query().fetch_all(&self.pool).await.map_err(db)?;
         let has_more = rows.len() > limit;
@@ -594,23 +578,17 @@ impl SqlStore {
         &self,
         q: &SearchQuery,
     ) -> Result<Page<ModelVersion>> {
-        let filter = parse_filter(Entity::ModelVersions, &q.filter)?;
-        let order = q
-            .order_by
-            .iter()
-            .map(|o| parse_order_by(Entity::ModelVersions, o))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        let limit = limits::max_results(
-            q.max_results,
+        let search::Parsed { filter, order, limit, token } = search::parse(
+            Entity::ModelVersions,
+            q,
             limits::SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT,
             limits::SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD,
         )?;
-        let token = PageToken::decode(q.page_token.as_deref())?;
         let mut sql = Sql::new(&format!(
             "SELECT {VERSION_COLUMNS} FROM model_versions mv WHERE mv.current_stage != '{DELETED_STAGE}'"
         ));
-        search::model_version_conditions(&mut sql, &filter);
-        search::model_version_order(&mut sql, &order);
+        search::conditions(&mut sql, &search::MODEL_VERSIONS, &filter);
+        search::order(&mut sql, &search::MODEL_VERSIONS, &order);
         search::limit(&mut sql, limit, token);
         let rows = sql.query().fetch_all(&self.pool).await.map_err(db)?;
         let has_more = rows.len() > limit;

@@ -7,9 +7,7 @@ use lathe_core::{
     RunInfo, RunStatus, Tag,
 };
 use lathe_store::{
-    limits,
-    search::{parse_filter, parse_order_by, Entity},
-    CreateRun, Page, PageToken, Result, SearchRuns, StoreError, UpdateRun,
+    limits, search::Entity, CreateRun, Page, PageToken, Result, SearchRuns, StoreError, UpdateRun,
 };
 use sqlx::{any::AnyRow, Any, Transaction};
 
@@ -426,19 +424,12 @@ impl SqlStore {
     }
 
     pub(crate) async fn search_runs(&self, s: &SearchRuns) -> Result<Page<Run>> {
-        let filter = parse_filter(Entity::Runs, &s.query.filter)?;
-        let order = s
-            .query
-            .order_by
-            .iter()
-            .map(|o| parse_order_by(Entity::Runs, o))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        let limit = limits::max_results(
-            s.query.max_results,
+        let search::Parsed { filter, order, limit, token } = search::parse(
+            Entity::Runs,
+            &s.query,
             limits::SEARCH_MAX_RESULTS_DEFAULT,
             limits::SEARCH_MAX_RESULTS_THRESHOLD,
         )?;
-        let token = PageToken::decode(s.query.page_token.as_deref())?;
         let ids = s
             .experiment_ids
             .iter()
@@ -451,8 +442,8 @@ impl SqlStore {
             Sql::new(&format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.experiment_id IN "));
         sql.list(&ids).push(" AND ");
         search::lifecycle(&mut sql, "r", s.query.view);
-        search::run_conditions(&mut sql, &filter);
-        search::run_order(&mut sql, &order);
+        search::conditions(&mut sql, &search::RUNS, &filter);
+        search::order(&mut sql, &search::RUNS, &order);
         search::limit(&mut sql, limit, token);
         let rows = sql.query().fetch_all(&self.pool).await.map_err(db)?;
         let has_more = rows.len() > limit;

@@ -3,15 +3,45 @@
 //! Every filter becomes `EXISTS` sub-queries or column comparisons with
 //! bound values, and ordering by a metric or param becomes a correlated
 //! scalar sub-query, so the database does the selecting and sorting and
-//! only one page of rows ever leaves it.
+//! only one page of rows ever leaves it. One [`Target`] per searchable
+//! entity says which tables and columns its keys mean.
 
 use lathe_core::ViewType;
 use lathe_store::{
-    search::{Attribute, Clause, Filter, Key, Op, OrderBy, Value},
-    PageToken,
+    limits,
+    search::{
+        parse_filter, parse_order_by, Attribute, Clause, Entity, Filter, Key, Op, OrderBy, Value,
+    },
+    PageToken, Result, SearchQuery,
 };
 
 use crate::sql::Sql;
+
+/// A search request, parsed and checked, ready to compile.
+pub(crate) struct Parsed {
+    pub(crate) filter: Filter,
+    pub(crate) order: Vec<OrderBy>,
+    pub(crate) limit: usize,
+    pub(crate) token: PageToken,
+}
+
+/// Parses filter, orderings, `max_results` (with the entity's default and ceiling) and page token.
+pub(crate) fn parse(
+    entity: Entity,
+    q: &SearchQuery,
+    default: usize,
+    ceiling: usize,
+) -> Result<Parsed> {
+    let filter = parse_filter(entity, &q.filter)?;
+    let order = q
+        .order_by
+        .iter()
+        .map(|o| parse_order_by(entity, o))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let limit = limits::max_results(q.max_results, default, ceiling)?;
+    let token = PageToken::decode(q.page_token.as_deref())?;
+    Ok(Parsed { filter, order, limit, token })
+}
 
 pub(crate) fn lifecycle(sql: &mut Sql, alias: &str, view: ViewType) {
     match view {
@@ -64,51 +94,33 @@ fn compare(sql: &mut Sql, expr: &str, op: Op, value: &Value) {
     }
 }
 
-/// A condition on a key-value child table (`params`, `tags`, …) linked by `link`.
-/// For runs, `!=` needs the key to exist (MLflow joins); see [`registry_tag`].
-fn key_value(sql: &mut Sql, table: &str, link: &str, key: &str, op: Op, value: &Value) {
-    let compared = (!matches!(op, Op::IsNull | Op::IsNotNull)).then_some((op, value));
-    kv_exists(sql, op == Op::IsNull, table, link, key, compared);
+/// A child table of key-value rows (`params`, `tags`, `latest_metrics`…) and
+/// the condition that links its rows (alias `kv`) to the searched entity.
+#[derive(Clone, Copy)]
+struct Child {
+    table: &'static str,
+    link: &'static str,
 }
 
-/// `[NOT] EXISTS (a row of table for this key [whose value compares])`.
-fn kv_exists(
-    sql: &mut Sql,
-    negate: bool,
-    table: &str,
-    link: &str,
-    key: &str,
-    compared: Option<(Op, &Value)>,
-) {
-    sql.push(if negate { " NOT EXISTS (" } else { " EXISTS (" });
-    sql.push(&format!("SELECT 1 FROM {table} kv WHERE {link} AND kv.key = ")).arg(key);
-    if let Some((op, value)) = compared {
-        sql.push(" AND ");
-        compare(sql, "kv.value", op, value);
-    }
-    sql.push(")");
+/// How one entity's filter keys map onto SQL.
+pub(crate) struct Target {
+    /// Column for each attribute this entity has (`NULL` for the others).
+    column: fn(Attribute) -> &'static str,
+    tags: Child,
+    params: Option<Child>,
+    metrics: Option<Child>,
+    /// MLflow's client appends `tags.mlflow.prompt.is_prompt != 'true'` to
+    /// every registered-model search, so on registry entities `!=` also
+    /// matches entities that lack the tag; on runs it needs the tag.
+    ne_matches_absent_tag: bool,
+    /// Whether `datasets.*` keys exist (runs only).
+    datasets: bool,
+    /// The tie-breaking order after any requested one.
+    default_order: &'static str,
 }
 
-/// A tag condition on a registry entity. MLflow's client appends
-/// `tags.mlflow.prompt.is_prompt != 'true'` to every registered-model search,
-/// so there `!=` must also match entities that lack the tag.
-fn registry_tag(sql: &mut Sql, table: &str, link: &str, key: &str, op: Op, value: &Value) {
-    if op == Op::Ne {
-        kv_exists(sql, true, table, link, key, Some((Op::Eq, value)));
-    } else {
-        key_value(sql, table, link, key, op, value);
-    }
-}
-
-fn metric(sql: &mut Sql, table: &str, link: &str, key: &str, op: Op, value: &Value) {
-    sql.push(&format!(" EXISTS (SELECT 1 FROM {table} m WHERE {link} AND m.key = ")).arg(key);
-    sql.push(" AND m.is_nan = 0 AND ");
-    compare(sql, "m.value", op, value);
-    sql.push(")");
-}
-
-fn run_column(a: Attribute) -> &'static str {
-    match a {
+pub(crate) const RUNS: Target = Target {
+    column: |a| match a {
         Attribute::RunId => "r.run_uuid",
         Attribute::RunName | Attribute::Name => "r.name",
         Attribute::Status => "r.status",
@@ -118,179 +130,48 @@ fn run_column(a: Attribute) -> &'static str {
         Attribute::EndTime | Attribute::LastUpdateTime => "r.end_time",
         Attribute::ExperimentId => "r.experiment_id",
         Attribute::VersionNumber | Attribute::SourcePath | Attribute::ModelId => "NULL",
-    }
-}
+    },
+    tags: Child { table: "tags", link: "kv.run_uuid = r.run_uuid" },
+    params: Some(Child { table: "params", link: "kv.run_uuid = r.run_uuid" }),
+    metrics: Some(Child { table: "latest_metrics", link: "kv.run_uuid = r.run_uuid" }),
+    ne_matches_absent_tag: false,
+    datasets: true,
+    default_order: "r.start_time DESC, r.run_uuid ASC",
+};
 
-pub(crate) fn run_conditions(sql: &mut Sql, filter: &Filter) {
-    for Clause { key, op, value } in &filter.clauses {
-        sql.push(" AND");
-        match key {
-            Key::Metric(k) => {
-                metric(sql, "latest_metrics", "m.run_uuid = r.run_uuid", k, *op, value)
-            }
-            Key::Param(k) => key_value(sql, "params", "kv.run_uuid = r.run_uuid", k, *op, value),
-            Key::Tag(k) => key_value(sql, "tags", "kv.run_uuid = r.run_uuid", k, *op, value),
-            Key::Attribute(a) => {
-                sql.push(" ");
-                compare(sql, run_column(*a), *op, value);
-            }
-            Key::Dataset(field) => {
-                sql.push(
-                    " EXISTS (SELECT 1 FROM run_inputs ri JOIN datasets d ON d.dataset_uuid = ri.dataset_uuid \
-                     WHERE ri.run_uuid = r.run_uuid AND ",
-                );
-                let expr = match field.as_str() {
-                    "name" => "d.name",
-                    "digest" => "d.digest",
-                    _ => {
-                        "(SELECT t.value FROM run_input_tags t WHERE t.run_uuid = ri.run_uuid \
-                          AND t.dataset_uuid = ri.dataset_uuid AND t.key = 'mlflow.data.context')"
-                    }
-                };
-                compare(sql, expr, *op, value);
-                sql.push(")");
-            }
-        }
-    }
-}
-
-/// `ORDER BY` with NULLs last in both directions, as MLflow sorts.
-fn order_expr(sql: &mut Sql, first: bool, expr: &dyn Fn(&mut Sql), ascending: bool) {
-    sql.push(if first { " ORDER BY " } else { ", " });
-    sql.push("CASE WHEN ");
-    expr(sql);
-    sql.push(" IS NULL THEN 1 ELSE 0 END, ");
-    expr(sql);
-    sql.push(if ascending { " ASC" } else { " DESC" });
-}
-
-pub(crate) fn run_order(sql: &mut Sql, order: &[OrderBy]) {
-    let mut first = true;
-    for o in order {
-        let expr = |sql: &mut Sql| match &o.key {
-            Key::Metric(k) => {
-                sql.push("(SELECT m.value FROM latest_metrics m WHERE m.run_uuid = r.run_uuid AND m.key = ")
-                    .arg(k.as_str())
-                    .push(")");
-            }
-            Key::Param(k) => {
-                sql.push(
-                    "(SELECT p.value FROM params p WHERE p.run_uuid = r.run_uuid AND p.key = ",
-                )
-                .arg(k.as_str())
-                .push(")");
-            }
-            Key::Tag(k) => {
-                sql.push("(SELECT t.value FROM tags t WHERE t.run_uuid = r.run_uuid AND t.key = ")
-                    .arg(k.as_str())
-                    .push(")");
-            }
-            Key::Attribute(a) => {
-                sql.push(run_column(*a));
-            }
-            Key::Dataset(_) => {
-                sql.push("NULL");
-            }
-        };
-        order_expr(sql, first, &expr, o.ascending);
-        first = false;
-    }
-    sql.push(if first { " ORDER BY " } else { ", " });
-    sql.push("r.start_time DESC, r.run_uuid ASC");
-}
-
-fn experiment_column(a: Attribute) -> &'static str {
-    match a {
+pub(crate) const EXPERIMENTS: Target = Target {
+    column: |a| match a {
         Attribute::Name => "e.name",
         Attribute::CreationTime => "e.creation_time",
         Attribute::LastUpdateTime => "e.last_update_time",
         Attribute::ExperimentId => "e.experiment_id",
         _ => "NULL",
-    }
-}
+    },
+    tags: Child { table: "experiment_tags", link: "kv.experiment_id = e.experiment_id" },
+    params: None,
+    metrics: None,
+    ne_matches_absent_tag: false,
+    datasets: false,
+    default_order: "e.creation_time DESC, e.experiment_id ASC",
+};
 
-pub(crate) fn experiment_conditions(sql: &mut Sql, filter: &Filter) {
-    for Clause { key, op, value } in &filter.clauses {
-        sql.push(" AND");
-        match key {
-            Key::Tag(k) => key_value(
-                sql,
-                "experiment_tags",
-                "kv.experiment_id = e.experiment_id",
-                k,
-                *op,
-                value,
-            ),
-            Key::Attribute(a) => {
-                sql.push(" ");
-                compare(sql, experiment_column(*a), *op, value);
-            }
-            _ => {
-                sql.push(" 1 = 0");
-            }
-        }
-    }
-}
-
-pub(crate) fn experiment_order(sql: &mut Sql, order: &[OrderBy]) {
-    let mut first = true;
-    for o in order {
-        if let Key::Attribute(a) = o.key {
-            let expr = |sql: &mut Sql| {
-                sql.push(experiment_column(a));
-            };
-            order_expr(sql, first, &expr, o.ascending);
-            first = false;
-        }
-    }
-    sql.push(if first { " ORDER BY " } else { ", " });
-    sql.push("e.creation_time DESC, e.experiment_id ASC");
-}
-
-fn registered_model_column(a: Attribute) -> &'static str {
-    match a {
+pub(crate) const REGISTERED_MODELS: Target = Target {
+    column: |a| match a {
         Attribute::Name => "rm.name",
         Attribute::CreationTime => "rm.creation_time",
         Attribute::LastUpdateTime => "rm.last_update_time",
         _ => "NULL",
-    }
-}
+    },
+    tags: Child { table: "registered_model_tags", link: "kv.name = rm.name" },
+    params: None,
+    metrics: None,
+    ne_matches_absent_tag: true,
+    datasets: false,
+    default_order: "rm.name ASC",
+};
 
-pub(crate) fn registered_model_conditions(sql: &mut Sql, filter: &Filter) {
-    for Clause { key, op, value } in &filter.clauses {
-        sql.push(" AND");
-        match key {
-            Key::Tag(k) => {
-                registry_tag(sql, "registered_model_tags", "kv.name = rm.name", k, *op, value)
-            }
-            Key::Attribute(a) => {
-                sql.push(" ");
-                compare(sql, registered_model_column(*a), *op, value);
-            }
-            _ => {
-                sql.push(" 1 = 0");
-            }
-        }
-    }
-}
-
-pub(crate) fn registered_model_order(sql: &mut Sql, order: &[OrderBy]) {
-    let mut first = true;
-    for o in order {
-        if let Key::Attribute(a) = o.key {
-            let expr = |sql: &mut Sql| {
-                sql.push(registered_model_column(a));
-            };
-            order_expr(sql, first, &expr, o.ascending);
-            first = false;
-        }
-    }
-    sql.push(if first { " ORDER BY " } else { ", " });
-    sql.push("rm.name ASC");
-}
-
-fn model_version_column(a: Attribute) -> &'static str {
-    match a {
+pub(crate) const MODEL_VERSIONS: Target = Target {
+    column: |a| match a {
         Attribute::Name => "mv.name",
         Attribute::VersionNumber => "mv.version",
         Attribute::RunId => "mv.run_id",
@@ -298,74 +179,106 @@ fn model_version_column(a: Attribute) -> &'static str {
         Attribute::CreationTime => "mv.creation_time",
         Attribute::LastUpdateTime => "mv.last_update_time",
         _ => "NULL",
-    }
-}
+    },
+    tags: Child {
+        table: "model_version_tags",
+        link: "kv.name = mv.name AND kv.version = mv.version",
+    },
+    params: None,
+    metrics: None,
+    ne_matches_absent_tag: true,
+    datasets: false,
+    default_order: "mv.name ASC, mv.version DESC",
+};
 
-pub(crate) fn model_version_conditions(sql: &mut Sql, filter: &Filter) {
-    for Clause { key, op, value } in &filter.clauses {
-        sql.push(" AND");
-        match key {
-            Key::Tag(k) => registry_tag(
-                sql,
-                "model_version_tags",
-                "kv.name = mv.name AND kv.version = mv.version",
-                k,
-                *op,
-                value,
-            ),
-            Key::Attribute(a) => {
-                sql.push(" ");
-                compare(sql, model_version_column(*a), *op, value);
-            }
-            _ => {
-                sql.push(" 1 = 0");
-            }
-        }
-    }
-}
-
-pub(crate) fn model_version_order(sql: &mut Sql, order: &[OrderBy]) {
-    let mut first = true;
-    for o in order {
-        if let Key::Attribute(a) = o.key {
-            let expr = |sql: &mut Sql| {
-                sql.push(model_version_column(a));
-            };
-            order_expr(sql, first, &expr, o.ascending);
-            first = false;
-        }
-    }
-    sql.push(if first { " ORDER BY " } else { ", " });
-    sql.push("mv.name ASC, mv.version DESC");
-}
-
-fn logged_model_column(a: Attribute) -> &'static str {
-    match a {
+pub(crate) const LOGGED_MODELS: Target = Target {
+    column: |a| match a {
         Attribute::Name => "lm.name",
         Attribute::ModelId => "lm.model_id",
         Attribute::CreationTime => "lm.creation_time",
         Attribute::LastUpdateTime => "lm.last_update_time",
         _ => "NULL",
+    },
+    tags: Child { table: "logged_model_tags", link: "kv.model_id = lm.model_id" },
+    params: Some(Child { table: "logged_model_params", link: "kv.model_id = lm.model_id" }),
+    // A logged model's metrics are those of the run that logged it.
+    metrics: Some(Child { table: "latest_metrics", link: "kv.run_uuid = lm.source_run_id" }),
+    ne_matches_absent_tag: false,
+    datasets: false,
+    default_order: "lm.creation_time DESC, lm.model_id ASC",
+};
+
+/// `[NOT] EXISTS (a row of the child for this key [whose value compares])`.
+fn kv_exists(sql: &mut Sql, negate: bool, child: Child, key: &str, compared: Option<(Op, &Value)>) {
+    sql.push(if negate { " NOT EXISTS (" } else { " EXISTS (" });
+    sql.push(&format!("SELECT 1 FROM {} kv WHERE {} AND kv.key = ", child.table, child.link))
+        .arg(key);
+    if let Some((op, value)) = compared {
+        sql.push(" AND ");
+        compare(sql, "kv.value", op, value);
     }
+    sql.push(")");
 }
 
-pub(crate) fn logged_model_conditions(sql: &mut Sql, filter: &Filter) {
+/// A condition on a key-value child: `IS NULL` is "no row for the key".
+fn key_value(sql: &mut Sql, child: Child, key: &str, op: Op, value: &Value) {
+    let compared = (!matches!(op, Op::IsNull | Op::IsNotNull)).then_some((op, value));
+    kv_exists(sql, op == Op::IsNull, child, key, compared);
+}
+
+fn dataset_condition(sql: &mut Sql, field: &str, op: Op, value: &Value) {
+    sql.push(
+        " EXISTS (SELECT 1 FROM run_inputs ri JOIN datasets d ON d.dataset_uuid = ri.dataset_uuid \
+         WHERE ri.run_uuid = r.run_uuid AND ",
+    );
+    let expr = match field {
+        "name" => "d.name",
+        "digest" => "d.digest",
+        _ => {
+            "(SELECT t.value FROM run_input_tags t WHERE t.run_uuid = ri.run_uuid \
+              AND t.dataset_uuid = ri.dataset_uuid AND t.key = 'mlflow.data.context')"
+        }
+    };
+    compare(sql, expr, op, value);
+    sql.push(")");
+}
+
+/// Appends ` AND <clause>` for every clause of the filter.
+pub(crate) fn conditions(sql: &mut Sql, target: &Target, filter: &Filter) {
     for Clause { key, op, value } in &filter.clauses {
         sql.push(" AND");
         match key {
-            Key::Tag(k) => {
-                key_value(sql, "logged_model_tags", "kv.model_id = lm.model_id", k, *op, value)
+            Key::Tag(k) if *op == Op::Ne && target.ne_matches_absent_tag => {
+                kv_exists(sql, true, target.tags, k, Some((Op::Eq, value)));
             }
-            Key::Param(k) => {
-                key_value(sql, "logged_model_params", "kv.model_id = lm.model_id", k, *op, value)
-            }
-            Key::Metric(k) => {
-                metric(sql, "latest_metrics", "m.run_uuid = lm.source_run_id", k, *op, value)
-            }
+            Key::Tag(k) => key_value(sql, target.tags, k, *op, value),
+            Key::Param(k) => match target.params {
+                Some(child) => key_value(sql, child, k, *op, value),
+                None => {
+                    sql.push(" 1 = 0");
+                }
+            },
+            // NaN never compares: it is stored as a flag, not a value.
+            Key::Metric(k) => match target.metrics {
+                Some(child) => {
+                    sql.push(&format!(
+                        " EXISTS (SELECT 1 FROM {} kv WHERE {} AND kv.key = ",
+                        child.table, child.link
+                    ))
+                    .arg(k.as_str())
+                    .push(" AND kv.is_nan = 0 AND ");
+                    compare(sql, "kv.value", *op, value);
+                    sql.push(")");
+                }
+                None => {
+                    sql.push(" 1 = 0");
+                }
+            },
             Key::Attribute(a) => {
                 sql.push(" ");
-                compare(sql, logged_model_column(*a), *op, value);
+                compare(sql, (target.column)(*a), *op, value);
             }
+            Key::Dataset(field) if target.datasets => dataset_condition(sql, field, *op, value),
             Key::Dataset(_) => {
                 sql.push(" 1 = 0");
             }
@@ -373,17 +286,43 @@ pub(crate) fn logged_model_conditions(sql: &mut Sql, filter: &Filter) {
     }
 }
 
-pub(crate) fn logged_model_order(sql: &mut Sql, order: &[OrderBy]) {
-    let mut first = true;
-    for o in order {
-        if let Key::Attribute(a) = o.key {
-            let expr = |sql: &mut Sql| {
-                sql.push(logged_model_column(a));
-            };
-            order_expr(sql, first, &expr, o.ascending);
-            first = false;
+/// The value an ordering key sorts by: a column or a scalar sub-query.
+fn order_value(sql: &mut Sql, target: &Target, key: &Key) {
+    let child = match key {
+        Key::Attribute(a) => {
+            sql.push((target.column)(*a));
+            return;
+        }
+        Key::Metric(k) => target.metrics.map(|c| (c, k)),
+        Key::Param(k) => target.params.map(|c| (c, k)),
+        Key::Tag(k) => Some((target.tags, k)),
+        Key::Dataset(_) => None,
+    };
+    match child {
+        Some((c, k)) => {
+            sql.push(&format!(
+                "(SELECT kv.value FROM {} kv WHERE {} AND kv.key = ",
+                c.table, c.link
+            ))
+            .arg(k.as_str())
+            .push(")");
+        }
+        None => {
+            sql.push("NULL");
         }
     }
-    sql.push(if first { " ORDER BY " } else { ", " });
-    sql.push("lm.creation_time DESC, lm.model_id ASC");
+}
+
+/// `ORDER BY` the requested keys with NULLs last in both directions (as
+/// MLflow sorts), then the entity's default order as the tie-breaker.
+pub(crate) fn order(sql: &mut Sql, target: &Target, order: &[OrderBy]) {
+    sql.push(" ORDER BY ");
+    for o in order {
+        sql.push("CASE WHEN ");
+        order_value(sql, target, &o.key);
+        sql.push(" IS NULL THEN 1 ELSE 0 END, ");
+        order_value(sql, target, &o.key);
+        sql.push(if o.ascending { " ASC, " } else { " DESC, " });
+    }
+    sql.push(target.default_order);
 }
