@@ -282,9 +282,24 @@ impl SqlStore {
         tags: &[Tag],
     ) -> Result<()> {
         limits::check_batch(metrics, params, tags)?;
-        self.active_run(run_id).await?;
         let _w = self.write_guard().await;
         let mut tx = self.pool.begin().await.map_err(db)?;
+        // Checked inside the transaction, so a run deleted meanwhile is never written.
+        let stage: Option<(String,)> =
+            sqlx::query_as("SELECT lifecycle_stage FROM runs WHERE run_uuid = $1")
+                .bind(run_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+        match stage {
+            None => return Err(run_not_found(run_id)),
+            Some((stage,)) if stage != LifecycleStage::Active.as_str() => {
+                return Err(StoreError::invalid(format!(
+                    "The run {run_id} must be in the 'active' state. Current state is {stage}."
+                )))
+            }
+            Some(_) => {}
+        }
         insert_params(&mut tx, run_id, params).await?;
         upsert_tags(&mut tx, run_id, tags).await?;
         insert_metrics(&mut tx, run_id, metrics).await?;
