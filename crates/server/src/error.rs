@@ -20,6 +20,8 @@ pub enum ErrorCode {
     MalformedRequest,
     /// 404: no such endpoint.
     EndpointNotFound,
+    /// 405: the endpoint exists, not with this HTTP method.
+    MethodNotAllowed,
     /// 413: the body is larger than the server accepts.
     RequestLimitExceeded,
     /// 500: the server failed.
@@ -35,6 +37,7 @@ impl ErrorCode {
             ErrorCode::InvalidParameterValue => "INVALID_PARAMETER_VALUE",
             ErrorCode::MalformedRequest => "MALFORMED_REQUEST",
             ErrorCode::EndpointNotFound => "ENDPOINT_NOT_FOUND",
+            ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ErrorCode::RequestLimitExceeded => "REQUEST_LIMIT_EXCEEDED",
             ErrorCode::InternalError => "INTERNAL_ERROR",
         }
@@ -47,6 +50,7 @@ impl ErrorCode {
             ErrorCode::ResourceAlreadyExists
             | ErrorCode::InvalidParameterValue
             | ErrorCode::MalformedRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::RequestLimitExceeded => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         }

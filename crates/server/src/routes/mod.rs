@@ -125,7 +125,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::new(ErrorCode::EndpointNotFound, "No such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
-                ErrorCode::EndpointNotFound,
+                ErrorCode::MethodNotAllowed,
                 "This endpoint does not accept that HTTP method",
             )
         })
