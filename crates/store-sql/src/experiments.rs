@@ -134,7 +134,7 @@ impl SqlStore {
         search::conditions(&mut sql, &search::EXPERIMENTS, &filter);
         search::order(&mut sql, &search::EXPERIMENTS, &order);
         search::limit(&mut sql, limit, token);
-        let rows = sql.query().fetch_all(&self.pool).await.map_err(db)?;
+        let rows = sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)?;
         let has_more = rows.len() > limit;
         let mut items = Vec::with_capacity(limit.min(rows.len()));
         for row in rows.iter().take(limit) {

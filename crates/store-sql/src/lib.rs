@@ -9,6 +9,7 @@
 
 mod error;
 mod experiments;
+mod history;
 mod logged_models;
 mod migrate;
 mod registry;

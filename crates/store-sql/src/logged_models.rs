@@ -110,7 +110,7 @@ impl SqlStore {
         let mut sql =
             Sql::new("SELECT model_id, key, value FROM logged_model_params WHERE model_id IN ");
         sql.list(&ids).push(" ORDER BY key");
-        for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
+        for row in sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)? {
             params
                 .entry(rows::text(&row, "model_id")?)
                 .or_default()
@@ -120,7 +120,7 @@ impl SqlStore {
         let mut sql =
             Sql::new("SELECT model_id, key, value FROM logged_model_tags WHERE model_id IN ");
         sql.list(&ids).push(" ORDER BY key");
-        for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
+        for row in sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)? {
             tags.entry(rows::text(&row, "model_id")?).or_default().push(rows::tag(&row)?);
         }
         for m in &mut models {
@@ -210,7 +210,7 @@ impl SqlStore {
         search::conditions(&mut sql, &search::LOGGED_MODELS, &filter);
         search::order(&mut sql, &search::LOGGED_MODELS, &order);
         search::limit(&mut sql, limit, token);
-        let rows = sql.query().fetch_all(&self.pool).await.map_err(db)?;
+        let rows = sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)?;
         let has_more = rows.len() > limit;
         let models = rows.iter().take(limit).map(logged_model).collect::<Result<Vec<_>>>()?;
         let items = self.fill(models).await?;

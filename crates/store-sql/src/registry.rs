@@ -157,14 +157,14 @@ impl SqlStore {
         let mut tags: HashMap<String, Vec<Tag>> = HashMap::new();
         let mut sql = Sql::new("SELECT name, key, value FROM registered_model_tags WHERE name IN ");
         sql.list(&names).push(" ORDER BY key");
-        for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
+        for row in sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)? {
             tags.entry(rows::text(&row, "name")?).or_default().push(rows::tag(&row)?);
         }
         let mut aliases: HashMap<String, Vec<(String, i64)>> = HashMap::new();
         let mut sql =
             Sql::new("SELECT name, alias, version FROM registered_model_aliases WHERE name IN ");
         sql.list(&names).push(" ORDER BY alias");
-        for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
+        for row in sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)? {
             aliases
                 .entry(rows::text(&row, "name")?)
                 .or_default()
@@ -177,7 +177,7 @@ impl SqlStore {
             " AND mv.version = (SELECT MAX(v2.version) FROM model_versions v2 WHERE v2.name = mv.name \
              AND v2.current_stage != '{DELETED_STAGE}')"
         ));
-        for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
+        for row in sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)? {
             let v = model_version(&row)?;
             latest.insert(v.name.clone(), v);
         }
@@ -273,7 +273,7 @@ impl SqlStore {
         search::conditions(&mut sql, &search::REGISTERED_MODELS, &filter);
         search::order(&mut sql, &search::REGISTERED_MODELS, &order);
         search::limit(&mut sql, limit, token);
-        let rows = sql.query().fetch_all(&self.pool).await.map_err(db)?;
+        let rows = sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)?;
         let has_more = rows.len() > limit;
         let models = rows.iter().take(limit).map(registered_model).collect::<Result<Vec<_>>>()?;
         let items = self.fill_models(models).await?;
@@ -455,7 +455,7 @@ impl SqlStore {
         let mut sql =
             Sql::new("SELECT name, version, key, value FROM model_version_tags WHERE name IN ");
         sql.list(&names).push(" ORDER BY key");
-        for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
+        for row in sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)? {
             tags.entry((rows::text(&row, "name")?, rows::int(&row, "version")?))
                 .or_default()
                 .push(rows::tag(&row)?);
@@ -464,7 +464,7 @@ impl SqlStore {
         let mut sql =
             Sql::new("SELECT name, version, alias FROM registered_model_aliases WHERE name IN ");
         sql.list(&names).push(" ORDER BY alias");
-        for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
+        for row in sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)? {
             aliases
                 .entry((rows::text(&row, "name")?, rows::int(&row, "version")?))
                 .or_default()
@@ -590,7 +590,7 @@ impl SqlStore {
         search::conditions(&mut sql, &search::MODEL_VERSIONS, &filter);
         search::order(&mut sql, &search::MODEL_VERSIONS, &order);
         search::limit(&mut sql, limit, token);
-        let rows = sql.query().fetch_all(&self.pool).await.map_err(db)?;
+        let rows = sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)?;
         let has_more = rows.len() > limit;
         let versions = rows.iter().take(limit).map(model_version).collect::<Result<Vec<_>>>()?;
         let items = self.fill_versions(versions).await?;

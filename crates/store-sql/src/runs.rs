@@ -11,7 +11,7 @@ use lathe_store::{
 };
 use sqlx::{any::AnyRow, Any, Transaction};
 
-use crate::{error::db, experiments, rows, search, sql::Sql, SqlStore};
+use crate::{error::db, experiments, history, rows, search, sql::Sql, Dialect, SqlStore};
 
 const RUN_COLUMNS: &str = "r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, \
      r.start_time, r.end_time, r.artifact_uri, r.lifecycle_stage";
@@ -109,7 +109,7 @@ impl SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-        upsert_tags(&mut tx, &info.run_id, &tags).await?;
+        upsert_tags(self.dialect, &mut tx, &info.run_id, &tags).await?;
         tx.commit().await.map_err(db)?;
         tags.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(Run { info, metrics: vec![], params: vec![], tags, inputs: vec![], outputs: vec![] })
@@ -157,12 +157,12 @@ impl SqlStore {
 
         let mut sql = Sql::new("SELECT run_uuid, key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid IN ");
         sql.list(&ids).push(" ORDER BY key");
-        for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
+        for row in sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)? {
             metrics.entry(rows::text(&row, "run_uuid")?).or_default().push(rows::metric(&row)?);
         }
         let mut sql = Sql::new("SELECT run_uuid, key, value FROM params WHERE run_uuid IN ");
         sql.list(&ids).push(" ORDER BY key");
-        for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
+        for row in sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)? {
             params
                 .entry(rows::text(&row, "run_uuid")?)
                 .or_default()
@@ -170,7 +170,7 @@ impl SqlStore {
         }
         let mut sql = Sql::new("SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ");
         sql.list(&ids).push(" ORDER BY key");
-        for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
+        for row in sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)? {
             tags.entry(rows::text(&row, "run_uuid")?).or_default().push(rows::tag(&row)?);
         }
         let mut sql = Sql::new(
@@ -178,14 +178,14 @@ impl SqlStore {
              FROM run_inputs ri JOIN datasets d ON d.dataset_uuid = ri.dataset_uuid WHERE ri.run_uuid IN ",
         );
         sql.list(&ids).push(" ORDER BY d.name, d.digest");
-        let input_rows = sql.query().fetch_all(&self.pool).await.map_err(db)?;
+        let input_rows = sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)?;
         if !input_rows.is_empty() {
             let mut sql = Sql::new(
                 "SELECT run_uuid, dataset_uuid, key, value FROM run_input_tags WHERE run_uuid IN ",
             );
             sql.list(&ids).push(" ORDER BY key");
             let mut input_tags: HashMap<(String, String), Vec<Tag>> = HashMap::new();
-            for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
+            for row in sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)? {
                 input_tags
                     .entry((rows::text(&row, "run_uuid")?, rows::text(&row, "dataset_uuid")?))
                     .or_default()
@@ -209,7 +209,7 @@ impl SqlStore {
         let mut sql =
             Sql::new("SELECT run_uuid, model_id, step FROM run_outputs WHERE run_uuid IN ");
         sql.list(&ids).push(" ORDER BY model_id");
-        for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
+        for row in sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)? {
             outputs.entry(rows::text(&row, "run_uuid")?).or_default().push(ModelOutput {
                 model_id: rows::text(&row, "model_id")?,
                 step: rows::int(&row, "step")?,
@@ -253,8 +253,13 @@ impl SqlStore {
             .await
             .map_err(db)?;
         if u.run_name.as_ref().is_some_and(|n| !n.is_empty()) {
-            upsert_tags(&mut tx, run_id, &[Tag::new("mlflow.runName", info.run_name.clone())])
-                .await?;
+            upsert_tags(
+                self.dialect,
+                &mut tx,
+                run_id,
+                &[Tag::new("mlflow.runName", info.run_name.clone())],
+            )
+            .await?;
         }
         tx.commit().await.map_err(db)?;
         Ok(info)
@@ -300,9 +305,9 @@ impl SqlStore {
             }
             Some(_) => {}
         }
-        insert_params(&mut tx, run_id, params).await?;
-        upsert_tags(&mut tx, run_id, tags).await?;
-        insert_metrics(&mut tx, run_id, metrics).await?;
+        insert_params(self.dialect, &mut tx, run_id, params).await?;
+        upsert_tags(self.dialect, &mut tx, run_id, tags).await?;
+        insert_metrics(self.dialect, &mut tx, run_id, metrics).await?;
         tx.commit().await.map_err(db)
     }
 
@@ -425,16 +430,22 @@ impl SqlStore {
                 )))
             }
         };
-        let mut sql =
-            Sql::new("SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ");
+        let mut sql = Sql::new(&format!(
+            "SELECT COUNT(*) AS n, {} AS packed FROM (SELECT step, timestamp, value, is_nan \
+             FROM metrics WHERE run_uuid = ",
+            history::packed_points(self.dialect)
+        ));
         sql.arg(run_id).push(" AND key = ").arg(key).push(" ORDER BY step, timestamp, value");
         if let Some(limit) = limit {
             search::limit(&mut sql, limit, token);
         }
-        let rows = sql.query().fetch_all(&self.pool).await.map_err(db)?;
-        let has_more = limit.is_some_and(|l| rows.len() > l);
-        let take = limit.unwrap_or(rows.len());
-        let items = rows.iter().take(take).map(rows::metric).collect::<Result<Vec<_>>>()?;
+        sql.push(") page");
+        let row = sql.query(self.dialect).fetch_one(&self.pool).await.map_err(db)?;
+        let rows = rows::int(&row, "n")? as usize;
+        let packed = rows::opt_text(&row, "packed")?.unwrap_or_default();
+        let has_more = limit.is_some_and(|l| rows > l);
+        let take = limit.unwrap_or(rows);
+        let items = history::unpack(key, &packed, take)?;
         Ok(Page { items, next_page_token: token.next(has_more, take) })
     }
 
@@ -460,7 +471,7 @@ impl SqlStore {
         search::conditions(&mut sql, &search::RUNS, &filter);
         search::order(&mut sql, &search::RUNS, &order);
         search::limit(&mut sql, limit, token);
-        let rows = sql.query().fetch_all(&self.pool).await.map_err(db)?;
+        let rows = sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)?;
         let has_more = rows.len() > limit;
         let infos = rows.iter().take(limit).map(run_info).collect::<Result<Vec<_>>>()?;
         let items = self.load_runs(infos).await?;
@@ -469,6 +480,7 @@ impl SqlStore {
 }
 
 pub(crate) async fn upsert_tags(
+    dialect: Dialect,
     tx: &mut Transaction<'_, Any>,
     run_id: &str,
     tags: &[Tag],
@@ -491,12 +503,13 @@ pub(crate) async fn upsert_tags(
                 .push(")");
         }
         sql.push(" ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value");
-        sql.query().execute(&mut **tx).await.map_err(db)?;
+        sql.query(dialect).execute(&mut **tx).await.map_err(db)?;
     }
     Ok(())
 }
 
 async fn insert_params(
+    dialect: Dialect,
     tx: &mut Transaction<'_, Any>,
     run_id: &str,
     params: &[Param],
@@ -508,7 +521,7 @@ async fn insert_params(
     let mut sql = Sql::new("SELECT key, value FROM params WHERE run_uuid = ");
     sql.arg(run_id).push(" AND key IN ").list(&keys);
     let existing: HashMap<String, String> = sql
-        .query()
+        .query(dialect)
         .fetch_all(&mut **tx)
         .await
         .map_err(db)?
@@ -540,7 +553,7 @@ async fn insert_params(
                 .arg(p.value.as_str())
                 .push(")");
         }
-        sql.query().execute(&mut **tx).await.map_err(db)?;
+        sql.query(dialect).execute(&mut **tx).await.map_err(db)?;
     }
     Ok(())
 }
@@ -555,6 +568,7 @@ fn stored(value: f64) -> (f64, i64) {
 }
 
 async fn insert_metrics(
+    dialect: Dialect,
     tx: &mut Transaction<'_, Any>,
     run_id: &str,
     metrics: &[Metric],
@@ -572,7 +586,7 @@ async fn insert_metrics(
             sql.arg(m.timestamp).push(", ").arg(m.step).push(", ").arg(is_nan).push(")");
         }
         sql.push(" ON CONFLICT DO NOTHING");
-        sql.query().execute(&mut **tx).await.map_err(db)?;
+        sql.query(dialect).execute(&mut **tx).await.map_err(db)?;
     }
     // The latest point per key: highest (step, timestamp, value), as MLflow.
     let mut latest: HashMap<&str, &Metric> = HashMap::new();
@@ -610,7 +624,7 @@ async fn insert_metrics(
              OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp \
                  AND excluded.value > latest_metrics.value)",
         );
-        sql.query().execute(&mut **tx).await.map_err(db)?;
+        sql.query(dialect).execute(&mut **tx).await.map_err(db)?;
     }
     Ok(())
 }

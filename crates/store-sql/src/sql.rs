@@ -4,6 +4,8 @@ use std::fmt::Write as _;
 
 use sqlx::{any::AnyArguments, query::Query, Any};
 
+use crate::Dialect;
+
 /// A value bound to a `$N` placeholder.
 #[derive(Debug, Clone)]
 pub(crate) enum Arg {
@@ -34,26 +36,34 @@ impl From<f64> for Arg {
 }
 
 /// SQL text plus the values for its placeholders, numbered as they are added.
+///
+/// The text is kept in both placeholder styles as it grows: PostgreSQL
+/// needs `$N`; SQLite gets plain `?`, because binding a numbered parameter
+/// makes SQLite look its name up in a list, which is quadratic in the
+/// parameter count and dominated multi-row inserts.
 #[derive(Debug, Default)]
 pub(crate) struct Sql {
-    pub(crate) text: String,
+    numbered: String,
+    positional: String,
     args: Vec<Arg>,
 }
 
 impl Sql {
     pub(crate) fn new(text: &str) -> Self {
-        Sql { text: text.to_string(), args: Vec::new() }
+        Sql { numbered: text.to_string(), positional: text.to_string(), args: Vec::new() }
     }
 
     pub(crate) fn push(&mut self, text: &str) -> &mut Self {
-        self.text.push_str(text);
+        self.numbered.push_str(text);
+        self.positional.push_str(text);
         self
     }
 
     /// Appends a placeholder bound to `value`.
     pub(crate) fn arg(&mut self, value: impl Into<Arg>) -> &mut Self {
         self.args.push(value.into());
-        let _ = write!(self.text, "${}", self.args.len());
+        let _ = write!(self.numbered, "${}", self.args.len());
+        self.positional.push('?');
         self
     }
 
@@ -69,8 +79,12 @@ impl Sql {
         self.push(")")
     }
 
-    pub(crate) fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
-        let mut q = sqlx::query(&self.text);
+    pub(crate) fn query(&self, dialect: Dialect) -> Query<'_, Any, AnyArguments<'_>> {
+        let text = match dialect {
+            Dialect::Postgres => &self.numbered,
+            Dialect::Sqlite => &self.positional,
+        };
+        let mut q = sqlx::query(text);
         for a in &self.args {
             q = match a {
                 Arg::Text(s) => q.bind(s.clone()),
