@@ -12,6 +12,7 @@ mod experiments;
 mod history;
 mod logged_models;
 mod migrate;
+mod packed;
 mod registry;
 mod rows;
 mod runs;

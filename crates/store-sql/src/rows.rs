@@ -1,6 +1,6 @@
 //! Decoding rows into core entities.
 
-use lathe_core::{Experiment, LifecycleStage, Metric, Tag};
+use lathe_core::{Experiment, LifecycleStage, Tag};
 use lathe_store::{Result, StoreError};
 use sqlx::{any::AnyRow, Row};
 
@@ -20,10 +20,6 @@ pub(crate) fn int(row: &AnyRow, col: &str) -> Result<i64> {
 
 pub(crate) fn opt_int(row: &AnyRow, col: &str) -> Result<Option<i64>> {
     row.try_get::<Option<i64>, _>(col).map_err(db)
-}
-
-pub(crate) fn real(row: &AnyRow, col: &str) -> Result<f64> {
-    row.try_get::<f64, _>(col).map_err(db)
 }
 
 /// Parses a stored enum name; a bad one means the database was edited by hand.
@@ -51,15 +47,4 @@ pub(crate) fn experiment(row: &AnyRow) -> Result<Experiment> {
 
 pub(crate) fn tag(row: &AnyRow) -> Result<Tag> {
     Ok(Tag { key: text(row, "key")?, value: text(row, "value")? })
-}
-
-/// A metric point; NaN is stored as a flag because SQLite turns NaN into NULL.
-pub(crate) fn metric(row: &AnyRow) -> Result<Metric> {
-    let value = if int(row, "is_nan")? != 0 { f64::NAN } else { real(row, "value")? };
-    Ok(Metric {
-        key: text(row, "key")?,
-        value,
-        timestamp: int(row, "timestamp")?,
-        step: int(row, "step")?,
-    })
 }
