@@ -38,6 +38,55 @@ pub struct Metric {
     pub step: i64,
 }
 
+/// A metric history page written straight from core values, without
+/// building a wire `Metric` per point first (histories run to 10^5 points).
+#[derive(Debug, Clone, Copy)]
+pub struct MetricHistoryRef<'a> {
+    pub metrics: &'a [lathe_core::Metric],
+    pub next_page_token: Option<&'a str>,
+}
+
+impl Serialize for MetricHistoryRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeSeq, SerializeStruct};
+
+        struct Points<'a>(&'a [lathe_core::Metric]);
+        impl Serialize for Points<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(Some(self.0.len()))?;
+                for m in self.0 {
+                    seq.serialize_element(&PointRef(m))?;
+                }
+                seq.end()
+            }
+        }
+        struct PointRef<'a>(&'a lathe_core::Metric);
+        impl Serialize for PointRef<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                struct Value(f64);
+                impl Serialize for Value {
+                    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                        num::write_float(&self.0, s)
+                    }
+                }
+                let mut st = s.serialize_struct("Metric", 4)?;
+                st.serialize_field("key", &self.0.key)?;
+                st.serialize_field("value", &Value(self.0.value))?;
+                st.serialize_field("timestamp", &self.0.timestamp)?;
+                st.serialize_field("step", &self.0.step)?;
+                st.end()
+            }
+        }
+        let fields = if self.next_page_token.is_some() { 2 } else { 1 };
+        let mut st = s.serialize_struct("GetMetricHistoryResponse", fields)?;
+        st.serialize_field("metrics", &Points(self.metrics))?;
+        if let Some(token) = self.next_page_token {
+            st.serialize_field("next_page_token", token)?;
+        }
+        st.end()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
 pub struct RunInfo {
     pub run_id: String,

@@ -315,14 +315,12 @@ fn order_value(sql: &mut Sql, target: &Target, key: &Key) {
 
 /// `ORDER BY` the requested keys with NULLs last in both directions (as
 /// MLflow sorts), then the entity's default order as the tie-breaker.
+/// (`NULLS LAST` needs SQLite 3.30, which the bundled library is newer than.)
 pub(crate) fn order(sql: &mut Sql, target: &Target, order: &[OrderBy]) {
     sql.push(" ORDER BY ");
     for o in order {
-        sql.push("CASE WHEN ");
         order_value(sql, target, &o.key);
-        sql.push(" IS NULL THEN 1 ELSE 0 END, ");
-        order_value(sql, target, &o.key);
-        sql.push(if o.ascending { " ASC, " } else { " DESC, " });
+        sql.push(if o.ascending { " ASC NULLS LAST, " } else { " DESC NULLS LAST, " });
     }
     sql.push(target.default_order);
 }

@@ -1,6 +1,12 @@
 //! `/runs/*` and `/metrics/get-history`.
 
-use axum::{body::Bytes, extract::State, Json};
+use axum::{
+    body::Bytes,
+    extract::State,
+    http::header,
+    response::{IntoResponse, Response},
+    Json,
+};
 use lathe_api::{self as api, convert};
 use lathe_core::{now_millis, Metric, ModelOutput, Param, RunStatus, Tag};
 use lathe_store::{limits, CreateRun, SearchQuery, SearchRuns, UpdateRun};
@@ -190,13 +196,19 @@ pub(crate) async fn log_outputs(
 pub(crate) async fn metric_history(
     State(s): State<AppState>,
     Input(req): Input<api::GetMetricHistory>,
-) -> ApiResult<Json<api::GetMetricHistoryResponse>> {
+) -> ApiResult<Response> {
     let id = run_id(&req.run_id, &req.run_uuid)?;
     let key = required("metric_key", &req.metric_key)?;
     let page =
         s.store.get_metric_history(id, key, req.max_results, req.page_token.as_deref()).await?;
-    Ok(Json(api::GetMetricHistoryResponse {
-        metrics: page.items.iter().map(api::Metric::from).collect(),
-        next_page_token: page.next_page_token,
-    }))
+    let body = api::MetricHistoryRef {
+        metrics: &page.items,
+        next_page_token: page.next_page_token.as_deref(),
+    };
+    // Sized up front: a 100,000-point page is ~7 MB, and growing a buffer by
+    // doubling would briefly hold twice that.
+    let mut bytes = Vec::with_capacity(64 + page.items.len() * (72 + key.len()));
+    serde_json::to_writer(&mut bytes, &body)
+        .map_err(|e| ApiError::new(crate::ErrorCode::InternalError, e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
