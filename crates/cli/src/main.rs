@@ -34,6 +34,9 @@ enum Command {
     /// List and inspect registered models; move aliases.
     #[command(subcommand)]
     Models(commands::models::Command),
+    /// Monitor models and data: drift between datasets.
+    #[command(subcommand)]
+    Monitor(commands::monitor::Command),
 }
 
 fn main() -> std::process::ExitCode {
@@ -61,6 +64,7 @@ fn main() -> std::process::ExitCode {
             Command::Experiments(cmd) => commands::experiments::run(cmd).await,
             Command::Runs(cmd) => commands::runs::run(cmd).await,
             Command::Models(cmd) => commands::models::run(cmd).await,
+            Command::Monitor(cmd) => commands::monitor::run(cmd).await,
         }
     });
     match result {

@@ -2,6 +2,7 @@
 
 pub(crate) mod experiments;
 pub(crate) mod models;
+pub(crate) mod monitor;
 pub(crate) mod quickstart;
 pub(crate) mod runs;
 pub(crate) mod server;

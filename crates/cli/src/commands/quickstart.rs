@@ -97,12 +97,14 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     };
     output::line("")?;
     output::line(&format!("lathe server on http://{shown} (Ctrl-C to stop); try:"))?;
+    output::line(&format!("  the web UI: http://{shown}/"))?;
     output::line(&format!(
         "  MLFLOW_TRACKING_URI=http://{shown} python -c \"import mlflow; print(mlflow.search_runs(experiment_names=['{EXPERIMENT}']))\""
     ))?;
     next_steps(&outcome, &uri)?;
-    let state = AppState { store, artifacts };
-    lathe_server::serve_on(listener, state, shutdown_signal()).await?;
+    let state = AppState { store: store.clone(), artifacts };
+    let app = lathe_server::app(state).merge(lathe_ui::router(store));
+    lathe_server::serve_router(listener, app, shutdown_signal()).await?;
     Ok(())
 }
 

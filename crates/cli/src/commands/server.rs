@@ -42,8 +42,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         tracking_uri::redact(&args.backend_store_uri),
         artifacts.root().display()
     );
-    let state = AppState { store, artifacts: Arc::new(artifacts) };
-    lathe_server::serve_on(listener, state, shutdown_signal()).await?;
+    let state = AppState { store: store.clone(), artifacts: Arc::new(artifacts) };
+    let app = lathe_server::app(state).merge(lathe_ui::router(store));
+    lathe_server::serve_router(listener, app, shutdown_signal()).await?;
     Ok(())
 }
 

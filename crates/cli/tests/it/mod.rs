@@ -3,6 +3,8 @@
 mod cli;
 mod compat;
 mod crash;
+mod drift;
 pub(crate) mod harness;
 mod quickstart;
 mod tidy;
+mod ui;

@@ -1,0 +1,194 @@
+//! `lathe monitor drift --reference REF.csv --current CUR.csv`: one drift test
+//! per column, a terminal table and the dataset verdict, optionally the JSON report.
+
+use std::{collections::HashMap, path::PathBuf, time::Instant};
+
+use anyhow::{bail, Context};
+use lathe_monitor::{ColumnKind, ColumnTest, DriftOptions, DriftReport, Method, Mode};
+
+use super::csv_columns;
+use crate::output;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The data the model was trained or validated on (CSV with a header row).
+    #[arg(long, value_name = "REF.csv")]
+    reference: PathBuf,
+    /// The data to check against it (CSV with the same columns).
+    #[arg(long, value_name = "CUR.csv")]
+    current: PathBuf,
+    /// Also write the report as JSON to this file ("-" for stdout instead of the table).
+    #[arg(long, value_name = "OUT.json")]
+    json: Option<PathBuf>,
+    /// `evidently`: Evidently 0.7's default tests, thresholds and rules.
+    /// `corrected`: two-sample chi-squared and Benjamini–Hochberg over the p-value tests.
+    #[arg(long, value_enum, default_value_t = ModeArg::Evidently)]
+    mode: ModeArg,
+    /// Treat these columns as categorical (default: numerical if every value parses as a number).
+    #[arg(long, value_name = "COL", num_args = 1.., action = clap::ArgAction::Append)]
+    categorical: Vec<String>,
+    /// Treat these columns as numerical; a value that is not a number is then an error.
+    #[arg(long, value_name = "COL", num_args = 1.., action = clap::ArgAction::Append)]
+    numerical: Vec<String>,
+    /// Use this test for a column instead of the default, e.g. `num_03=psi:0.2` or `cat_4=chisquare`
+    /// (tests: ks, chisquare, z, wasserstein, jensenshannon, psi, chisquare_homogeneity).
+    #[arg(long = "test", value_name = "COL=TEST[:THRESHOLD]")]
+    tests: Vec<String>,
+    /// The dataset drifts when at least this share of columns drift.
+    #[arg(long, default_value_t = 0.5)]
+    drift_share: f64,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ModeArg {
+    Evidently,
+    Corrected,
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<()> {
+    let declared = declared_kinds(&args)?;
+    let options = DriftOptions {
+        mode: match args.mode {
+            ModeArg::Evidently => Mode::Evidently,
+            ModeArg::Corrected => Mode::Corrected,
+        },
+        drift_share: args.drift_share,
+        tests: args.tests.iter().map(|t| parse_test(t)).collect::<anyhow::Result<_>>()?,
+    };
+    let started = Instant::now();
+    let data = csv_columns::read_pairs(&args.reference, &args.current, &declared)?;
+    let read = started.elapsed();
+    let report = DriftReport::compute(data.pairs, &options)?;
+    tracing::info!(
+        read_s = read.as_secs_f64(),
+        test_s = (started.elapsed() - read).as_secs_f64(),
+        reference_rows = data.reference_rows,
+        current_rows = data.current_rows,
+        "drift report computed"
+    );
+    let json = serde_json::to_string_pretty(&report)?;
+    match &args.json {
+        Some(p) if p.as_os_str() == "-" => return output::line(&json),
+        Some(p) => std::fs::write(p, json + "\n")
+            .with_context(|| format!("cannot write {}", p.display()))?,
+        None => {}
+    }
+    print_report(&report, data.reference_rows, data.current_rows)
+}
+
+fn declared_kinds(args: &Args) -> anyhow::Result<HashMap<String, ColumnKind>> {
+    let mut kinds = HashMap::new();
+    for name in &args.numerical {
+        kinds.insert(name.clone(), ColumnKind::Numerical);
+    }
+    for name in &args.categorical {
+        if kinds.insert(name.clone(), ColumnKind::Categorical).is_some() {
+            bail!("column '{name}' is given as both --numerical and --categorical");
+        }
+    }
+    Ok(kinds)
+}
+
+/// `COL=TEST[:THRESHOLD]`.
+fn parse_test(spec: &str) -> anyhow::Result<(String, ColumnTest)> {
+    let Some((column, rest)) = spec.split_once('=') else {
+        bail!("--test {spec}: expected COL=TEST or COL=TEST:THRESHOLD");
+    };
+    let (method, threshold) = match rest.split_once(':') {
+        Some((m, t)) => {
+            let t: f64 = t
+                .parse()
+                .with_context(|| format!("--test {spec}: threshold '{t}' is not a number"))?;
+            (m, Some(t))
+        }
+        None => (rest, None),
+    };
+    let method: Method = method.parse().with_context(|| format!("--test {spec}"))?;
+    Ok((column.to_string(), ColumnTest { method, threshold }))
+}
+
+fn score(v: f64) -> String {
+    if v == 0.0 || (1e-3..1e6).contains(&v.abs()) {
+        format!("{v:.6}").trim_end_matches('0').trim_end_matches('.').to_string()
+    } else if v.is_finite() {
+        format!("{v:.3e}")
+    } else {
+        v.to_string()
+    }
+}
+
+fn print_report(
+    report: &DriftReport,
+    reference_rows: usize,
+    current_rows: usize,
+) -> anyhow::Result<()> {
+    let corrected = report.mode == Mode::Corrected;
+    let mut header = vec!["column", "type", "method", "score", "threshold", "drift"];
+    if corrected {
+        header.insert(4, "adjusted");
+    }
+    let rows: Vec<Vec<String>> = report
+        .columns
+        .iter()
+        .map(|(name, c)| {
+            let mut row = vec![
+                name.clone(),
+                match c.kind {
+                    ColumnKind::Numerical => "num",
+                    ColumnKind::Categorical => "cat",
+                }
+                .to_string(),
+                c.method.to_string(),
+                score(c.score),
+                c.threshold.to_string(),
+                if c.drift { "DRIFT" } else { "-" }.to_string(),
+            ];
+            if corrected {
+                row.insert(4, c.adjusted_score.map(score).unwrap_or_else(|| "-".to_string()));
+            }
+            row
+        })
+        .collect();
+    output::table(&header, &rows)?;
+    for (name, c) in &report.columns {
+        for note in &c.notes {
+            output::line(&format!("note: {name}: {note}"))?;
+        }
+    }
+    let drifted = report.drifted_columns();
+    output::line(&format!(
+        "\ndataset drift: {} ({} of {} columns drifted, share {:.3} {} {}; {} mode; {reference_rows} reference rows, {current_rows} current rows){}",
+        if report.dataset_drift { "YES" } else { "NO" },
+        report.number_of_drifted_columns,
+        report.number_of_columns,
+        report.drift_share,
+        if report.dataset_drift { ">=" } else { "<" },
+        report.drift_share_threshold,
+        report.mode,
+        if drifted.is_empty() { String::new() } else { format!("\ndrifted: {}", drifted.join(", ")) }
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_overrides_parse() {
+        let (col, t) = parse_test("num_03=psi:0.2").unwrap();
+        assert_eq!((col.as_str(), t.method, t.threshold), ("num_03", Method::Psi, Some(0.2)));
+        let (_, t) = parse_test("c=chisquare").unwrap();
+        assert_eq!((t.method, t.threshold), (Method::ChiSquare, None));
+        assert!(parse_test("c").is_err());
+        assert!(parse_test("c=t-test").is_err());
+        assert!(parse_test("c=ks:x").is_err());
+    }
+
+    #[test]
+    fn scores_print_readably() {
+        assert_eq!(score(0.05), "0.05");
+        assert_eq!(score(3.8157e-38), "3.816e-38");
+        assert_eq!(score(0.0), "0");
+        assert_eq!(score(f64::INFINITY), "inf");
+    }
+}

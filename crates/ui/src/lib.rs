@@ -1,0 +1,77 @@
+//! lathe's web UI: experiments, runs, comparisons and the model registry as
+//! HTML pages rendered on the server, over any [`Store`].
+//!
+//! [`router`] gives the pages as an axum router that `lathe server` merges
+//! beside its REST API; it claims only the paths listed there (never
+//! `/api/`, `/ajax-api/`, `/health` or `/version`). Every page is a plain
+//! GET whose whole state is in its URL (filters, sort order, chosen
+//! columns, page tokens, compared runs), so any view can be shared as a link.
+//!
+//! - Charts are SVG drawn in Rust (`chart.rs`); long metric histories are cut
+//!   to [`MAX_CHART_POINTS`] with [`lttb::lttb`] before they are drawn.
+//! - The stylesheet, a small script (hover values, keyboard chart cursor,
+//!   column chooser filter) and the icon are embedded with `include_str!`;
+//!   no CDN, no build step. Pages work without the script.
+//! - Every value from the store or the URL is HTML-escaped (`html.rs`),
+//!   and a Content-Security-Policy forbids inline scripts besides.
+//! - Bad input in the URL (unknown ids, malformed filters, page sizes out of
+//!   range) gives an error page with a 4xx status that says what was wrong.
+//! - The UI is read-only: it offers no action that writes.
+//!
+//! Adding a section (deployments, monitoring, LLM runs): a module under
+//! `pages/`, its routes in [`router`], and an entry in the main navigation
+//! (`layout::NAV`).
+//!
+//! ```no_run
+//! # async fn demo(store: std::sync::Arc<dyn lathe_store::Store>) {
+//! let app: axum::Router = lathe_ui::router(store);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await.unwrap();
+//! axum::serve(listener, app).await.unwrap();
+//! # }
+//! ```
+
+mod assets;
+mod chart;
+mod error;
+mod html;
+mod layout;
+pub mod lttb;
+mod pages;
+mod params;
+
+use std::sync::Arc;
+
+use axum::{routing::get, Router};
+use lathe_store::Store;
+
+/// Most points a chart draws per series; longer histories are downsampled with LTTB.
+pub const MAX_CHART_POINTS: usize = 2000;
+
+/// The store every page reads.
+pub(crate) type Db = Arc<dyn Store>;
+
+/// The UI's pages and static files:
+///
+/// | path | page |
+/// |---|---|
+/// | `/`, `/experiments` | experiments: search by name or filter, sort, pages |
+/// | `/experiments/{id}` | an experiment's runs: filter, sort, columns, pages |
+/// | `/runs/{id}` | a run: params, metrics with charts, tags, datasets, lineage |
+/// | `/compare?runs=a,b` | runs side by side: diff table, overlaid charts |
+/// | `/models` | registered models |
+/// | `/models/{name}` | a model: aliases, versions with their runs and datasets |
+/// | `/models/{name}/versions/{v}` | one version and its lineage |
+/// | `/static/{file}` | the embedded stylesheet, script and icon |
+pub fn router(store: Arc<dyn Store>) -> Router {
+    Router::new()
+        .route("/", get(pages::experiments::list))
+        .route("/experiments", get(pages::experiments::list))
+        .route("/experiments/{id}", get(pages::experiment::show))
+        .route("/runs/{id}", get(pages::run::show))
+        .route("/compare", get(pages::compare::show))
+        .route("/models", get(pages::models::list))
+        .route("/models/{name}", get(pages::models::show))
+        .route("/models/{name}/versions/{version}", get(pages::models::version))
+        .route("/static/{file}", get(assets::serve))
+        .with_state(store)
+}
