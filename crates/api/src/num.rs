@@ -2,12 +2,37 @@
 
 use serde::{de, Deserialize, Deserializer, Serializer};
 
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// A JSON number or string, read without buffering (an untagged enum would
+/// buffer every value first, which showed up when parsing 1,000-point batches).
 enum NumOrText {
     Int(i64),
     Float(f64),
     Text(String),
+}
+
+impl<'de> Deserialize<'de> for NumOrText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl de::Visitor<'_> for Visit {
+            type Value = NumOrText;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number or a numeric string")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<NumOrText, E> {
+                Ok(NumOrText::Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<NumOrText, E> {
+                Ok(i64::try_from(v).map(NumOrText::Int).unwrap_or(NumOrText::Float(v as f64)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<NumOrText, E> {
+                Ok(NumOrText::Float(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<NumOrText, E> {
+                Ok(NumOrText::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
 
 /// An int64 given as a number or a decimal string.
