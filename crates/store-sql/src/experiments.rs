@@ -129,12 +129,15 @@ impl SqlStore {
             limits::SEARCH_MAX_RESULTS_DEFAULT,
             limits::SEARCH_MAX_RESULTS_THRESHOLD,
         )?;
-        let mut sql = Sql::new(&format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments e WHERE "));
+        let mut sql = Sql::new(
+            self.dialect,
+            &format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments e WHERE "),
+        );
         search::lifecycle(&mut sql, "e", q.view);
         search::conditions(&mut sql, &search::EXPERIMENTS, &filter);
         search::order(&mut sql, &search::EXPERIMENTS, &order);
         search::limit(&mut sql, limit, token);
-        let rows = sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)?;
+        let rows = sql.query().fetch_all(&self.pool).await.map_err(db)?;
         let has_more = rows.len() > limit;
         let mut items = Vec::with_capacity(limit.min(rows.len()));
         for row in rows.iter().take(limit) {

@@ -107,20 +107,24 @@ impl SqlStore {
         }
         let ids: Vec<String> = models.iter().map(|m| m.model_id.clone()).collect();
         let mut params: HashMap<String, Vec<Param>> = HashMap::new();
-        let mut sql =
-            Sql::new("SELECT model_id, key, value FROM logged_model_params WHERE model_id IN ");
+        let mut sql = Sql::new(
+            self.dialect,
+            "SELECT model_id, key, value FROM logged_model_params WHERE model_id IN ",
+        );
         sql.list(&ids).push(" ORDER BY key");
-        for row in sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)? {
+        for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
             params
                 .entry(rows::text(&row, "model_id")?)
                 .or_default()
                 .push(Param { key: rows::text(&row, "key")?, value: rows::text(&row, "value")? });
         }
         let mut tags: HashMap<String, Vec<Tag>> = HashMap::new();
-        let mut sql =
-            Sql::new("SELECT model_id, key, value FROM logged_model_tags WHERE model_id IN ");
+        let mut sql = Sql::new(
+            self.dialect,
+            "SELECT model_id, key, value FROM logged_model_tags WHERE model_id IN ",
+        );
         sql.list(&ids).push(" ORDER BY key");
-        for row in sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)? {
+        for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
             tags.entry(rows::text(&row, "model_id")?).or_default().push(rows::tag(&row)?);
         }
         for m in &mut models {
@@ -201,16 +205,17 @@ impl SqlStore {
             .iter()
             .map(|e| experiments::parse_id(e))
             .collect::<Result<Vec<i64>>>()?;
-        let mut sql = Sql::new(&format!(
-            "SELECT {COLUMNS} FROM logged_models lm WHERE lm.lifecycle_stage = 'active'"
-        ));
+        let mut sql = Sql::new(
+            self.dialect,
+            &format!("SELECT {COLUMNS} FROM logged_models lm WHERE lm.lifecycle_stage = 'active'"),
+        );
         if !ids.is_empty() {
             sql.push(" AND lm.experiment_id IN ").list(&ids);
         }
         search::conditions(&mut sql, &search::LOGGED_MODELS, &filter);
         search::order(&mut sql, &search::LOGGED_MODELS, &order);
         search::limit(&mut sql, limit, token);
-        let rows = sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)?;
+        let rows = sql.query().fetch_all(&self.pool).await.map_err(db)?;
         let has_more = rows.len() > limit;
         let models = rows.iter().take(limit).map(logged_model).collect::<Result<Vec<_>>>()?;
         let items = self.fill(models).await?;

@@ -155,29 +155,36 @@ impl SqlStore {
         }
         let names: Vec<String> = models.iter().map(|m| m.name.clone()).collect();
         let mut tags: HashMap<String, Vec<Tag>> = HashMap::new();
-        let mut sql = Sql::new("SELECT name, key, value FROM registered_model_tags WHERE name IN ");
+        let mut sql = Sql::new(
+            self.dialect,
+            "SELECT name, key, value FROM registered_model_tags WHERE name IN ",
+        );
         sql.list(&names).push(" ORDER BY key");
-        for row in sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)? {
+        for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
             tags.entry(rows::text(&row, "name")?).or_default().push(rows::tag(&row)?);
         }
         let mut aliases: HashMap<String, Vec<(String, i64)>> = HashMap::new();
-        let mut sql =
-            Sql::new("SELECT name, alias, version FROM registered_model_aliases WHERE name IN ");
+        let mut sql = Sql::new(
+            self.dialect,
+            "SELECT name, alias, version FROM registered_model_aliases WHERE name IN ",
+        );
         sql.list(&names).push(" ORDER BY alias");
-        for row in sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)? {
+        for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
             aliases
                 .entry(rows::text(&row, "name")?)
                 .or_default()
                 .push((rows::text(&row, "alias")?, rows::int(&row, "version")?));
         }
         let mut latest: HashMap<String, ModelVersion> = HashMap::new();
-        let mut sql =
-            Sql::new(&format!("SELECT {VERSION_COLUMNS} FROM model_versions mv WHERE mv.name IN "));
+        let mut sql = Sql::new(
+            self.dialect,
+            &format!("SELECT {VERSION_COLUMNS} FROM model_versions mv WHERE mv.name IN "),
+        );
         sql.list(&names).push(&format!(
             " AND mv.version = (SELECT MAX(v2.version) FROM model_versions v2 WHERE v2.name = mv.name \
              AND v2.current_stage != '{DELETED_STAGE}')"
         ));
-        for row in sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)? {
+        for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
             let v = model_version(&row)?;
             latest.insert(v.name.clone(), v);
         }
@@ -268,12 +275,14 @@ impl SqlStore {
             limits::SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT,
             limits::SEARCH_REGISTERED_MODEL_MAX_RESULTS_THRESHOLD,
         )?;
-        let mut sql =
-            Sql::new(&format!("SELECT {MODEL_COLUMNS} FROM registered_models rm WHERE 1 = 1"));
+        let mut sql = Sql::new(
+            self.dialect,
+            &format!("SELECT {MODEL_COLUMNS} FROM registered_models rm WHERE 1 = 1"),
+        );
         search::conditions(&mut sql, &search::REGISTERED_MODELS, &filter);
         search::order(&mut sql, &search::REGISTERED_MODELS, &order);
         search::limit(&mut sql, limit, token);
-        let rows = sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)?;
+        let rows = sql.query().fetch_all(&self.pool).await.map_err(db)?;
         let has_more = rows.len() > limit;
         let models = rows.iter().take(limit).map(registered_model).collect::<Result<Vec<_>>>()?;
         let items = self.fill_models(models).await?;
@@ -452,19 +461,23 @@ impl SqlStore {
         }
         let names: Vec<String> = versions.iter().map(|v| v.name.clone()).collect();
         let mut tags: HashMap<(String, i64), Vec<Tag>> = HashMap::new();
-        let mut sql =
-            Sql::new("SELECT name, version, key, value FROM model_version_tags WHERE name IN ");
+        let mut sql = Sql::new(
+            self.dialect,
+            "SELECT name, version, key, value FROM model_version_tags WHERE name IN ",
+        );
         sql.list(&names).push(" ORDER BY key");
-        for row in sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)? {
+        for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
             tags.entry((rows::text(&row, "name")?, rows::int(&row, "version")?))
                 .or_default()
                 .push(rows::tag(&row)?);
         }
         let mut aliases: HashMap<(String, i64), Vec<String>> = HashMap::new();
-        let mut sql =
-            Sql::new("SELECT name, version, alias FROM registered_model_aliases WHERE name IN ");
+        let mut sql = Sql::new(
+            self.dialect,
+            "SELECT name, version, alias FROM registered_model_aliases WHERE name IN ",
+        );
         sql.list(&names).push(" ORDER BY alias");
-        for row in sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)? {
+        for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
             aliases
                 .entry((rows::text(&row, "name")?, rows::int(&row, "version")?))
                 .or_default()
@@ -584,13 +597,13 @@ impl SqlStore {
             limits::SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT,
             limits::SEARCH_MODEL_VERSION_MAX_RESULTS_THRESHOLD,
         )?;
-        let mut sql = Sql::new(&format!(
+        let mut sql = Sql::new(self.dialect, &format!(
             "SELECT {VERSION_COLUMNS} FROM model_versions mv WHERE mv.current_stage != '{DELETED_STAGE}'"
         ));
         search::conditions(&mut sql, &search::MODEL_VERSIONS, &filter);
         search::order(&mut sql, &search::MODEL_VERSIONS, &order);
         search::limit(&mut sql, limit, token);
-        let rows = sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)?;
+        let rows = sql.query().fetch_all(&self.pool).await.map_err(db)?;
         let has_more = rows.len() > limit;
         let versions = rows.iter().take(limit).map(model_version).collect::<Result<Vec<_>>>()?;
         let items = self.fill_versions(versions).await?;

@@ -22,6 +22,9 @@ const RUN_COLUMNS: &str = "r.run_uuid, r.experiment_id, r.name, r.user_id, r.sta
 /// placeholder limits.
 const INSERT_CHUNK: usize = 1000;
 
+/// Points per query when a whole history is read at once (MLflow's page size).
+const HISTORY_CHUNK: usize = limits::GET_METRIC_HISTORY_MAX_RESULTS;
+
 fn run_info(row: &AnyRow) -> Result<RunInfo> {
     Ok(RunInfo {
         run_id: rows::text(row, "run_uuid")?,
@@ -160,14 +163,24 @@ impl SqlStore {
 
         // Three packed rows instead of thousands: see `packed`.
         let d = self.dialect;
-        let mut sql = Sql::new(&format!(
-            "SELECT {} AS packed FROM latest_metrics WHERE run_uuid IN ",
-            packed::json_rows(
-                d,
-                &["run_uuid", "key", packed::exact_real(d, "value"), "timestamp", "step", "is_nan"],
-                "key"
-            )
-        ));
+        let mut sql = Sql::new(
+            self.dialect,
+            &format!(
+                "SELECT {} AS packed FROM latest_metrics WHERE run_uuid IN ",
+                packed::json_rows(
+                    d,
+                    &[
+                        "run_uuid",
+                        "key",
+                        packed::exact_real(d, "value"),
+                        "timestamp",
+                        "step",
+                        "is_nan"
+                    ],
+                    "key"
+                )
+            ),
+        );
         sql.list(&ids);
         let rows: Vec<(String, String, String, i64, i64, i64)> = self.fetch_packed(&sql).await?;
         for (run, key, value, timestamp, step, is_nan) in rows {
@@ -175,10 +188,13 @@ impl SqlStore {
             metrics.entry(run).or_default().push(Metric { key, value, timestamp, step });
         }
         for (table, into_params) in [("params", true), ("tags", false)] {
-            let mut sql = Sql::new(&format!(
-                "SELECT {} AS packed FROM {table} WHERE run_uuid IN ",
-                packed::json_rows(d, &["run_uuid", "key", "value"], "key")
-            ));
+            let mut sql = Sql::new(
+                self.dialect,
+                &format!(
+                    "SELECT {} AS packed FROM {table} WHERE run_uuid IN ",
+                    packed::json_rows(d, &["run_uuid", "key", "value"], "key")
+                ),
+            );
             sql.list(&ids);
             let rows: Vec<(String, String, String)> = self.fetch_packed(&sql).await?;
             for (run, key, value) in rows {
@@ -189,19 +205,20 @@ impl SqlStore {
                 }
             }
         }
-        let mut sql = Sql::new(
+        let mut sql = Sql::new(self.dialect,
             "SELECT ri.run_uuid, d.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, d.profile \
              FROM run_inputs ri JOIN datasets d ON d.dataset_uuid = ri.dataset_uuid WHERE ri.run_uuid IN ",
         );
         sql.list(&ids).push(" ORDER BY d.name, d.digest");
-        let input_rows = sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)?;
+        let input_rows = sql.query().fetch_all(&self.pool).await.map_err(db)?;
         if !input_rows.is_empty() {
             let mut sql = Sql::new(
+                self.dialect,
                 "SELECT run_uuid, dataset_uuid, key, value FROM run_input_tags WHERE run_uuid IN ",
             );
             sql.list(&ids).push(" ORDER BY key");
             let mut input_tags: HashMap<(String, String), Vec<Tag>> = HashMap::new();
-            for row in sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)? {
+            for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
                 input_tags
                     .entry((rows::text(&row, "run_uuid")?, rows::text(&row, "dataset_uuid")?))
                     .or_default()
@@ -222,10 +239,12 @@ impl SqlStore {
                 inputs.entry(run).or_default().push(DatasetInput { dataset, tags });
             }
         }
-        let mut sql =
-            Sql::new("SELECT run_uuid, model_id, step FROM run_outputs WHERE run_uuid IN ");
+        let mut sql = Sql::new(
+            self.dialect,
+            "SELECT run_uuid, model_id, step FROM run_outputs WHERE run_uuid IN ",
+        );
         sql.list(&ids).push(" ORDER BY model_id");
-        for row in sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)? {
+        for row in sql.query().fetch_all(&self.pool).await.map_err(db)? {
             outputs.entry(rows::text(&row, "run_uuid")?).or_default().push(ModelOutput {
                 model_id: rows::text(&row, "model_id")?,
                 step: rows::int(&row, "step")?,
@@ -249,7 +268,7 @@ impl SqlStore {
 
     /// Runs a query whose one row has a `packed` JSON array (NULL when no rows matched).
     async fn fetch_packed<T: serde::de::DeserializeOwned>(&self, sql: &Sql) -> Result<Vec<T>> {
-        let row = sql.query(self.dialect).fetch_one(&self.pool).await.map_err(db)?;
+        let row = sql.query().fetch_one(&self.pool).await.map_err(db)?;
         match rows::opt_text(&row, "packed")? {
             Some(json) => serde_json::from_str(&json)
                 .map_err(|e| StoreError::Backend(format!("unreadable packed rows: {e}"))),
@@ -449,30 +468,57 @@ impl SqlStore {
         let token = PageToken::decode(page_token)?;
         let limit = match max_results {
             None => None,
-            Some(n) if n >= 1 => Some(n as usize),
+            // One below the largest so that `limit + 1` still fits a BIGINT.
+            Some(n) if n >= 1 => Some(n.min(i64::MAX - 1) as usize),
             Some(n) => {
                 return Err(StoreError::invalid(format!(
                     "Invalid value {n} for parameter 'max_results': it must be a positive integer"
                 )))
             }
         };
-        let mut sql = Sql::new(&format!(
-            "SELECT COUNT(*) AS n, {} AS packed FROM (SELECT step, timestamp, value, is_nan \
-             FROM metrics WHERE run_uuid = ",
-            history::packed_points(self.dialect)
-        ));
-        sql.arg(run_id).push(" AND key = ").arg(key).push(" ORDER BY step, timestamp, value");
         if let Some(limit) = limit {
-            search::limit(&mut sql, limit, token);
+            let (mut items, rows) =
+                self.history_chunk(run_id, key, token.offset, limit + 1).await?;
+            items.truncate(limit);
+            let has_more = rows > limit;
+            return Ok(Page { items, next_page_token: token.next(has_more, limit) });
         }
-        sql.push(") page");
-        let row = sql.query(self.dialect).fetch_one(&self.pool).await.map_err(db)?;
+        // Unpaged: read in chunks, so no more than one chunk's packed text
+        // is ever held beside the points already read.
+        let mut items = Vec::new();
+        let mut offset = token.offset;
+        loop {
+            let (chunk, rows) = self.history_chunk(run_id, key, offset, HISTORY_CHUNK).await?;
+            items.extend(chunk);
+            if rows < HISTORY_CHUNK {
+                return Ok(Page { items, next_page_token: None });
+            }
+            offset += HISTORY_CHUNK as u64;
+        }
+    }
+
+    /// Up to `limit` points of a history from `offset`, with how many rows matched.
+    async fn history_chunk(
+        &self,
+        run_id: &str,
+        key: &str,
+        offset: u64,
+        limit: usize,
+    ) -> Result<(Vec<Metric>, usize)> {
+        let mut sql = Sql::new(
+            self.dialect,
+            &format!(
+                "SELECT COUNT(*) AS n, {} AS packed FROM (SELECT step, timestamp, value, is_nan \
+                 FROM metrics WHERE run_uuid = ",
+                history::packed_points(self.dialect)
+            ),
+        );
+        sql.arg(run_id).push(" AND key = ").arg(key).push(" ORDER BY step, timestamp, value");
+        sql.push(" LIMIT ").arg(limit as i64).push(" OFFSET ").arg(offset as i64).push(") page");
+        let row = sql.query().fetch_one(&self.pool).await.map_err(db)?;
         let rows = rows::int(&row, "n")? as usize;
         let packed = rows::opt_text(&row, "packed")?.unwrap_or_default();
-        let has_more = limit.is_some_and(|l| rows > l);
-        let take = limit.unwrap_or(rows);
-        let items = history::unpack(key, &packed, take)?;
-        Ok(Page { items, next_page_token: token.next(has_more, take) })
+        Ok((history::unpack(key, &packed, rows)?, rows))
     }
 
     pub(crate) async fn search_runs(&self, s: &SearchRuns) -> Result<Page<Run>> {
@@ -490,14 +536,16 @@ impl SqlStore {
         if ids.is_empty() {
             return Ok(Page { items: vec![], next_page_token: None });
         }
-        let mut sql =
-            Sql::new(&format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.experiment_id IN "));
+        let mut sql = Sql::new(
+            self.dialect,
+            &format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.experiment_id IN "),
+        );
         sql.list(&ids).push(" AND ");
         search::lifecycle(&mut sql, "r", s.query.view);
         search::conditions(&mut sql, &search::RUNS, &filter);
         search::order(&mut sql, &search::RUNS, &order);
         search::limit(&mut sql, limit, token);
-        let rows = sql.query(self.dialect).fetch_all(&self.pool).await.map_err(db)?;
+        let rows = sql.query().fetch_all(&self.pool).await.map_err(db)?;
         let has_more = rows.len() > limit;
         let infos = rows.iter().take(limit).map(run_info).collect::<Result<Vec<_>>>()?;
         let items = self.load_runs(infos).await?;
@@ -518,7 +566,7 @@ pub(crate) async fn upsert_tags(
         last.push(t);
     }
     for chunk in last.chunks(INSERT_CHUNK) {
-        let mut sql = Sql::new("INSERT INTO tags (run_uuid, key, value) VALUES ");
+        let mut sql = Sql::new(dialect, "INSERT INTO tags (run_uuid, key, value) VALUES ");
         for (i, t) in chunk.iter().enumerate() {
             sql.push(if i == 0 { "(" } else { ", (" });
             sql.arg(run_id)
@@ -529,7 +577,7 @@ pub(crate) async fn upsert_tags(
                 .push(")");
         }
         sql.push(" ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value");
-        sql.query(dialect).execute(&mut **tx).await.map_err(db)?;
+        sql.query().execute(&mut **tx).await.map_err(db)?;
     }
     Ok(())
 }
@@ -544,10 +592,10 @@ async fn insert_params(
         return Ok(());
     }
     let keys: Vec<String> = params.iter().map(|p| p.key.clone()).collect();
-    let mut sql = Sql::new("SELECT key, value FROM params WHERE run_uuid = ");
+    let mut sql = Sql::new(dialect, "SELECT key, value FROM params WHERE run_uuid = ");
     sql.arg(run_id).push(" AND key IN ").list(&keys);
     let existing: HashMap<String, String> = sql
-        .query(dialect)
+        .query()
         .fetch_all(&mut **tx)
         .await
         .map_err(db)?
@@ -569,7 +617,7 @@ async fn insert_params(
         }
     }
     for chunk in new.chunks(INSERT_CHUNK) {
-        let mut sql = Sql::new("INSERT INTO params (run_uuid, key, value) VALUES ");
+        let mut sql = Sql::new(dialect, "INSERT INTO params (run_uuid, key, value) VALUES ");
         for (i, p) in chunk.iter().enumerate() {
             sql.push(if i == 0 { "(" } else { ", (" });
             sql.arg(run_id)
@@ -579,7 +627,7 @@ async fn insert_params(
                 .arg(p.value.as_str())
                 .push(")");
         }
-        sql.query(dialect).execute(&mut **tx).await.map_err(db)?;
+        sql.query().execute(&mut **tx).await.map_err(db)?;
     }
     Ok(())
 }
@@ -603,8 +651,10 @@ async fn insert_metrics(
         return Ok(());
     }
     for chunk in metrics.chunks(INSERT_CHUNK) {
-        let mut sql =
-            Sql::new("INSERT INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES ");
+        let mut sql = Sql::new(
+            dialect,
+            "INSERT INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES ",
+        );
         for (i, m) in chunk.iter().enumerate() {
             let (value, is_nan) = stored(m.value);
             sql.push(if i == 0 { "(" } else { ", (" });
@@ -612,7 +662,7 @@ async fn insert_metrics(
             sql.arg(m.timestamp).push(", ").arg(m.step).push(", ").arg(is_nan).push(")");
         }
         sql.push(" ON CONFLICT DO NOTHING");
-        sql.query(dialect).execute(&mut **tx).await.map_err(db)?;
+        sql.query().execute(&mut **tx).await.map_err(db)?;
     }
     // The latest point per key: highest (step, timestamp, value), as MLflow.
     let mut latest: HashMap<&str, &Metric> = HashMap::new();
@@ -634,6 +684,7 @@ async fn insert_metrics(
     latest.sort_by(|a, b| a.key.cmp(&b.key));
     for chunk in latest.chunks(INSERT_CHUNK) {
         let mut sql = Sql::new(
+            dialect,
             "INSERT INTO latest_metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES ",
         );
         for (i, m) in chunk.iter().enumerate() {
@@ -650,7 +701,7 @@ async fn insert_metrics(
              OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp \
                  AND excluded.value > latest_metrics.value)",
         );
-        sql.query(dialect).execute(&mut **tx).await.map_err(db)?;
+        sql.query().execute(&mut **tx).await.map_err(db)?;
     }
     Ok(())
 }

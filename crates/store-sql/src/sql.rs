@@ -37,33 +37,36 @@ impl From<f64> for Arg {
 
 /// SQL text plus the values for its placeholders, numbered as they are added.
 ///
-/// The text is kept in both placeholder styles as it grows: PostgreSQL
-/// needs `$N`; SQLite gets plain `?`, because binding a numbered parameter
-/// makes SQLite look its name up in a list, which is quadratic in the
-/// parameter count and dominated multi-row inserts.
-#[derive(Debug, Default)]
+/// Placeholders are written as the dialect wants them: PostgreSQL needs
+/// `$N`; SQLite gets plain `?`, because binding a numbered parameter makes
+/// SQLite look its name up in a list, which is quadratic in the parameter
+/// count and dominated multi-row inserts.
+#[derive(Debug)]
 pub(crate) struct Sql {
-    numbered: String,
-    positional: String,
+    dialect: Dialect,
+    text: String,
     args: Vec<Arg>,
 }
 
 impl Sql {
-    pub(crate) fn new(text: &str) -> Self {
-        Sql { numbered: text.to_string(), positional: text.to_string(), args: Vec::new() }
+    pub(crate) fn new(dialect: Dialect, text: &str) -> Self {
+        Sql { dialect, text: text.to_string(), args: Vec::new() }
     }
 
     pub(crate) fn push(&mut self, text: &str) -> &mut Self {
-        self.numbered.push_str(text);
-        self.positional.push_str(text);
+        self.text.push_str(text);
         self
     }
 
     /// Appends a placeholder bound to `value`.
     pub(crate) fn arg(&mut self, value: impl Into<Arg>) -> &mut Self {
         self.args.push(value.into());
-        let _ = write!(self.numbered, "${}", self.args.len());
-        self.positional.push('?');
+        match self.dialect {
+            Dialect::Sqlite => self.text.push('?'),
+            Dialect::Postgres => {
+                let _ = write!(self.text, "${}", self.args.len());
+            }
+        }
         self
     }
 
@@ -79,12 +82,8 @@ impl Sql {
         self.push(")")
     }
 
-    pub(crate) fn query(&self, dialect: Dialect) -> Query<'_, Any, AnyArguments<'_>> {
-        let text = match dialect {
-            Dialect::Postgres => &self.numbered,
-            Dialect::Sqlite => &self.positional,
-        };
-        let mut q = sqlx::query(text);
+    pub(crate) fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
+        let mut q = sqlx::query(&self.text);
         for a in &self.args {
             q = match a {
                 Arg::Text(s) => q.bind(s.clone()),
