@@ -651,17 +651,20 @@ async fn insert_metrics(
         return Ok(());
     }
     for chunk in metrics.chunks(INSERT_CHUNK) {
+        // The run id is bound once, not once per point. (`WHERE true` keeps
+        // SQLite's parser from reading ON CONFLICT as part of the SELECT.)
         let mut sql = Sql::new(
             dialect,
-            "INSERT INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES ",
+            "INSERT INTO metrics (run_uuid, key, value, timestamp, step, is_nan) SELECT ",
         );
+        sql.arg(run_id).push(", column1, column2, column3, column4, column5 FROM (VALUES ");
         for (i, m) in chunk.iter().enumerate() {
             let (value, is_nan) = stored(m.value);
             sql.push(if i == 0 { "(" } else { ", (" });
-            sql.arg(run_id).push(", ").arg(m.key.as_str()).push(", ").arg(value).push(", ");
+            sql.arg(m.key.as_str()).push(", ").arg(value).push(", ");
             sql.arg(m.timestamp).push(", ").arg(m.step).push(", ").arg(is_nan).push(")");
         }
-        sql.push(" ON CONFLICT DO NOTHING");
+        sql.push(") points WHERE true ON CONFLICT DO NOTHING");
         sql.query().execute(&mut **tx).await.map_err(db)?;
     }
     // The latest point per key: highest (step, timestamp, value), as MLflow.

@@ -86,7 +86,7 @@ impl Sql {
         let mut q = sqlx::query(&self.text);
         for a in &self.args {
             q = match a {
-                Arg::Text(s) => q.bind(s.clone()),
+                Arg::Text(s) => q.bind(s.as_str()),
                 Arg::Int(v) => q.bind(*v),
                 Arg::Real(v) => q.bind(*v),
             };
