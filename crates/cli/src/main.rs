@@ -25,6 +25,8 @@ enum Command {
     Quickstart(commands::quickstart::Args),
     /// Run the tracking and model-registry server (MLflow's REST API).
     Server(commands::server::Args),
+    /// Serve registered models for prediction over HTTP (MLflow's scoring protocol).
+    Serve(commands::serve::Args),
     /// List and create experiments.
     #[command(subcommand)]
     Experiments(commands::experiments::Command),
@@ -42,7 +44,8 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     // A server narrates what it does; a one-shot command prints only its answer.
-    let default_level = if matches!(cli.command, Command::Server(_)) { "info" } else { "warn" };
+    let default_level =
+        if matches!(cli.command, Command::Server(_) | Command::Serve(_)) { "info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LATHE_LOG")
@@ -61,6 +64,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Quickstart(args) => commands::quickstart::run(args).await,
             Command::Server(args) => commands::server::run(args).await,
+            Command::Serve(args) => commands::serve::run(args).await,
             Command::Experiments(cmd) => commands::experiments::run(cmd).await,
             Command::Runs(cmd) => commands::runs::run(cmd).await,
             Command::Models(cmd) => commands::models::run(cmd).await,

@@ -5,6 +5,7 @@ pub(crate) mod models;
 pub(crate) mod monitor;
 pub(crate) mod quickstart;
 pub(crate) mod runs;
+pub(crate) mod serve;
 pub(crate) mod server;
 
 /// `--tracking-uri`, shared by every command that reads or writes tracking data.

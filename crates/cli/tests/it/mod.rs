@@ -6,5 +6,6 @@ mod crash;
 mod drift;
 pub(crate) mod harness;
 mod quickstart;
+mod serve;
 mod tidy;
 mod ui;

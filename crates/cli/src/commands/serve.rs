@@ -1,0 +1,61 @@
+//! `lathe serve`: load registered model versions and answer predictions over
+//! HTTP (MLflow's scoring protocol, lathe's `/v1` API, Prometheus metrics).
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+
+use anyhow::Context;
+use lathe_store::{ArtifactStore, LocalArtifactStore};
+
+use super::TrackingArgs;
+use crate::tracking_uri;
+
+/// Flags of `lathe serve`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Models to serve: models:/NAME@ALIAS or models:/NAME/VERSION; /invocations answers for the first.
+    #[arg(required = true, value_name = "MODEL_URI")]
+    models: Vec<String>,
+    #[command(flatten)]
+    tracking: TrackingArgs,
+    /// Directory that holds the tracking server's proxied artifacts (`mlflow-artifacts:/`).
+    #[arg(long, default_value = "./mlartifacts")]
+    artifacts_destination: PathBuf,
+    /// Address to listen on; 127.0.0.1 so nothing is exposed unless asked.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on.
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+}
+
+pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
+    let store = tracking_uri::open(&args.tracking.tracking_uri).await?;
+    let artifacts: Arc<dyn ArtifactStore> =
+        Arc::new(LocalArtifactStore::open(&args.artifacts_destination).with_context(|| {
+            format!("cannot use artifacts destination {}", args.artifacts_destination.display())
+        })?);
+    let mut models = Vec::with_capacity(args.models.len());
+    for uri in &args.models {
+        let model = lathe_serve::load(uri, &store, &artifacts).await?;
+        if models.iter().any(|m: &lathe_serve::LoadedModel| m.name == model.name) {
+            anyhow::bail!("model '{}' is named twice; serve one version per model", model.name);
+        }
+        tracing::info!(
+            "loaded {uri}: {} version {} ({})",
+            model.name,
+            model.version,
+            model.model.kind()
+        );
+        models.push(model);
+    }
+    let addr: SocketAddr = format!("{}:{}", args.host, args.port)
+        .parse()
+        .with_context(|| format!("invalid --host/--port: {}:{}", args.host, args.port))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!("lathe serve listening on http://{}", listener.local_addr()?);
+    let app = lathe_serve::router(models, lathe_serve::Options::default());
+    lathe_server::serve_router(listener, app, super::server::shutdown_signal()).await?;
+    Ok(())
+}

@@ -1,0 +1,22 @@
+//! lathe's data plane: serve registered model versions over HTTP.
+//!
+//! [`load`] resolves `models:/NAME@ALIAS` or `models:/NAME/VERSION` through
+//! the registry ([`lathe_store::Store`]) to the model's files in the
+//! [`lathe_store::ArtifactStore`], and reads the `lathe_train` model and its
+//! MLflow signature. [`router`] answers MLflow's scoring protocol on
+//! `POST /invocations`, lathe's own `POST /v1/models/{name}/predict`, and
+//! `/health`, `/ready`, `/metrics` (Prometheus). Every request is checked
+//! against the model's input schema before anything runs, and every
+//! response carries a prediction id (`x-prediction-id`).
+
+mod error;
+mod load;
+mod metrics;
+mod protocol;
+mod routes;
+mod signature;
+
+pub use error::{Error, Result};
+pub use load::{load, LoadedModel};
+pub use routes::{router, Options, PREDICTION_ID_HEADER};
+pub use signature::{ColumnSpec, Signature};

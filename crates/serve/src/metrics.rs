@@ -1,0 +1,140 @@
+//! Per-model-version counters and a latency histogram, written in
+//! Prometheus' text exposition format for `GET /metrics`.
+
+use std::{
+    fmt::Write,
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
+
+/// Upper bounds of the latency histogram, in seconds.
+const BUCKETS: [f64; 12] =
+    [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
+
+/// Counters of one served model version; all updates are lock-free.
+#[derive(Debug)]
+pub(crate) struct VersionMetrics {
+    name: String,
+    version: i64,
+    requests: AtomicU64,
+    errors: AtomicU64,
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_nanos: AtomicU64,
+}
+
+impl VersionMetrics {
+    pub(crate) fn new(name: &str, version: i64) -> VersionMetrics {
+        VersionMetrics {
+            name: name.to_string(),
+            version,
+            requests: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            count: AtomicU64::new(0),
+            sum_nanos: AtomicU64::new(0),
+        }
+    }
+
+    /// One answered request: how long it took and whether it failed.
+    pub(crate) fn observe(&self, elapsed: Duration, error: bool) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if error {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        let secs = elapsed.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+}
+
+/// Renders every version's metrics (and the number loaded) in Prometheus' text format.
+pub(crate) fn render(versions: &[VersionMetrics]) -> String {
+    let mut out = String::new();
+    let labels =
+        |m: &VersionMetrics| format!("model=\"{}\",version=\"{}\"", escape(&m.name), m.version);
+    let _ = writeln!(out, "# HELP lathe_serve_loaded_versions Model versions loaded and serving.");
+    let _ = writeln!(out, "# TYPE lathe_serve_loaded_versions gauge");
+    let _ = writeln!(out, "lathe_serve_loaded_versions {}", versions.len());
+    let _ = writeln!(
+        out,
+        "# HELP lathe_serve_requests_total Prediction requests answered, per model version."
+    );
+    let _ = writeln!(out, "# TYPE lathe_serve_requests_total counter");
+    for m in versions {
+        let _ = writeln!(
+            out,
+            "lathe_serve_requests_total{{{}}} {}",
+            labels(m),
+            m.requests.load(Ordering::Relaxed)
+        );
+    }
+    let _ = writeln!(out, "# HELP lathe_serve_errors_total Prediction requests answered with an error, per model version.");
+    let _ = writeln!(out, "# TYPE lathe_serve_errors_total counter");
+    for m in versions {
+        let _ = writeln!(
+            out,
+            "lathe_serve_errors_total{{{}}} {}",
+            labels(m),
+            m.errors.load(Ordering::Relaxed)
+        );
+    }
+    let _ = writeln!(out, "# HELP lathe_serve_request_duration_seconds Time to answer a prediction request, per model version.");
+    let _ = writeln!(out, "# TYPE lathe_serve_request_duration_seconds histogram");
+    for m in versions {
+        let l = labels(m);
+        let mut cumulative = 0;
+        for (bound, n) in BUCKETS.iter().zip(&m.buckets) {
+            cumulative += n.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "lathe_serve_request_duration_seconds_bucket{{{l},le=\"{bound}\"}} {cumulative}"
+            );
+        }
+        let count = m.count.load(Ordering::Relaxed);
+        let _ =
+            writeln!(out, "lathe_serve_request_duration_seconds_bucket{{{l},le=\"+Inf\"}} {count}");
+        let sum = m.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+        let _ = writeln!(out, "lathe_serve_request_duration_seconds_sum{{{l}}} {sum}");
+        let _ = writeln!(out, "lathe_serve_request_duration_seconds_count{{{l}}} {count}");
+    }
+    out
+}
+
+/// A label value as Prometheus' text format needs it.
+fn escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_is_cumulative_and_labels_are_escaped() {
+        let m = VersionMetrics::new("a\"b", 3);
+        m.observe(Duration::from_micros(50), false);
+        m.observe(Duration::from_millis(3), true);
+        m.observe(Duration::from_secs(5), false);
+        let text = render(&[m]);
+        assert!(
+            text.contains("lathe_serve_requests_total{model=\"a\\\"b\",version=\"3\"} 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("lathe_serve_errors_total{model=\"a\\\"b\",version=\"3\"} 1\n"),
+            "{text}"
+        );
+        assert!(text.contains("le=\"0.0001\"} 1\n"), "{text}");
+        assert!(text.contains("le=\"0.005\"} 2\n"), "{text}");
+        assert!(text.contains("le=\"1\"} 2\n"), "{text}");
+        assert!(text.contains("le=\"+Inf\"} 3\n"), "{text}");
+        assert!(text.contains(
+            "lathe_serve_request_duration_seconds_count{model=\"a\\\"b\",version=\"3\"} 3\n"
+        ));
+    }
+}

@@ -1,0 +1,282 @@
+//! MLflow's scoring protocol: request bodies (`dataframe_split`,
+//! `dataframe_records`, `instances`, `inputs`, and `text/csv`) read into one
+//! [`Frame`]; nothing of the body is ever quoted back in an error.
+
+use serde_json::{Map, Value};
+
+/// Rows as the client sent them, before the signature check.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Frame {
+    /// Column names, or `None` when rows are positional (schema order).
+    pub(crate) columns: Option<Vec<String>>,
+    /// Values, one `Vec` per row (a record's absent key reads as `null`).
+    pub(crate) rows: Vec<Vec<Value>>,
+}
+
+/// Why a body could not be read; the message never contains the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum InputError {
+    /// Malformed or not one of the accepted shapes (400).
+    BadRequest(String),
+    /// Neither `application/json` nor `text/csv` (415).
+    UnsupportedMediaType(String),
+}
+
+const FORMATS: &str = "expected a JSON object with one of dataframe_split, dataframe_records, \
+                       instances or inputs";
+
+/// Reads a request body by its content type.
+pub(crate) fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Frame, InputError> {
+    let media = content_type
+        .map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    match media.as_str() {
+        "application/json" => parse_json(body),
+        "text/csv" => parse_csv(body),
+        "" => Err(InputError::UnsupportedMediaType(
+            "missing content type: send application/json or text/csv".into(),
+        )),
+        _ => Err(InputError::UnsupportedMediaType(format!(
+            "unsupported content type '{}': send application/json or text/csv",
+            crate::signature::shorten(&media)
+        ))),
+    }
+}
+
+fn bad(message: impl Into<String>) -> InputError {
+    InputError::BadRequest(message.into())
+}
+
+/// JSON in any of MLflow's four shapes; for lathe's `/v1` route a bare array of records too.
+pub(crate) fn parse_json(body: &[u8]) -> Result<Frame, InputError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(bad("empty request body"));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        bad(format!("malformed JSON at line {} column {}: {}", e.line(), e.column(), kind(&e)))
+    })?;
+    let mut object = match value {
+        Value::Object(object) => object,
+        Value::Array(items) => return rows(items),
+        _ => return Err(bad(FORMATS)),
+    };
+    object.remove("params");
+    let keys: Vec<&String> = object.keys().collect();
+    if keys.len() != 1 {
+        return Err(bad(FORMATS));
+    }
+    let key = keys[0].clone();
+    let payload = object.remove(&key).unwrap_or(Value::Null);
+    match key.as_str() {
+        "dataframe_split" => split(payload),
+        "dataframe_records" | "instances" => match payload {
+            Value::Array(items) => rows(items),
+            _ => Err(bad(format!("{key} must be an array of rows"))),
+        },
+        "inputs" => match payload {
+            Value::Array(items) => rows(items),
+            Value::Object(columns) => columnar(columns),
+            _ => Err(bad("inputs must be an array of rows or an object of columns")),
+        },
+        _ => Err(bad(FORMATS)),
+    }
+}
+
+/// serde_json's error category, without the offending text.
+fn kind(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Eof => "unexpected end of input",
+        serde_json::error::Category::Syntax => "syntax error",
+        serde_json::error::Category::Data => "unexpected value",
+        serde_json::error::Category::Io => "read error",
+    }
+}
+
+/// `{"columns": [...], "data": [[...]], "index": [...]}` (pandas' `split` orient).
+fn split(payload: Value) -> Result<Frame, InputError> {
+    let Value::Object(mut split) = payload else {
+        return Err(bad("dataframe_split must be an object with columns and data"));
+    };
+    let columns = match split.remove("columns") {
+        Some(Value::Array(names)) => {
+            Some(names.into_iter().map(column_name).collect::<Result<_, _>>()?)
+        }
+        None => None,
+        Some(_) => return Err(bad("dataframe_split.columns must be an array of strings")),
+    };
+    let Some(Value::Array(data)) = split.remove("data") else {
+        return Err(bad("dataframe_split.data must be an array of rows"));
+    };
+    let rows = data
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| match row {
+            Value::Array(values) => Ok(values),
+            _ => Err(bad(format!("dataframe_split.data row {i} is not an array"))),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Frame { columns, rows })
+}
+
+fn column_name(name: Value) -> Result<String, InputError> {
+    match name {
+        Value::String(s) => Ok(s),
+        _ => Err(bad("column names must be strings")),
+    }
+}
+
+/// An array of records (objects) or of positional rows (arrays); not a mix.
+fn rows(items: Vec<Value>) -> Result<Frame, InputError> {
+    if items.iter().all(Value::is_array) {
+        let rows = items
+            .into_iter()
+            .map(|v| match v {
+                Value::Array(values) => values,
+                _ => Vec::new(),
+            })
+            .collect();
+        return Ok(Frame { columns: None, rows });
+    }
+    let mut columns: Vec<String> = Vec::new();
+    let mut records = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let Value::Object(record) = item else {
+            return Err(bad(format!(
+                "row {i} is not an object: send records or arrays, not a mix"
+            )));
+        };
+        for key in record.keys() {
+            if !columns.contains(key) {
+                columns.push(key.clone());
+            }
+        }
+        records.push(record);
+    }
+    let rows = records
+        .into_iter()
+        .map(|mut r| columns.iter().map(|c| r.remove(c).unwrap_or(Value::Null)).collect())
+        .collect();
+    Ok(Frame { columns: Some(columns), rows })
+}
+
+/// `{"a": [1, 2], "b": [3, 4]}` (a scalar is one row).
+fn columnar(columns: Map<String, Value>) -> Result<Frame, InputError> {
+    let names: Vec<String> = columns.keys().cloned().collect();
+    let cols: Vec<Vec<Value>> = columns
+        .into_iter()
+        .map(|(_, v)| match v {
+            Value::Array(values) => values,
+            scalar => vec![scalar],
+        })
+        .collect();
+    let n = cols.first().map_or(0, Vec::len);
+    if cols.iter().any(|c| c.len() != n) {
+        return Err(bad("every column of inputs must have the same length"));
+    }
+    let mut iters: Vec<_> = cols.into_iter().map(Vec::into_iter).collect();
+    let rows = (0..n)
+        .map(|_| iters.iter_mut().map(|it| it.next().unwrap_or(Value::Null)).collect())
+        .collect();
+    Ok(Frame { columns: Some(names), rows })
+}
+
+/// CSV with a header row; empty cells are null, numbers are numbers, the rest strings.
+fn parse_csv(body: &[u8]) -> Result<Frame, InputError> {
+    let text = std::str::from_utf8(body).map_err(|_| bad("the CSV body is not UTF-8"))?;
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let Some(header) = lines.next() else {
+        return Err(bad("empty request body"));
+    };
+    let columns: Vec<String> =
+        header.split(',').map(|c| c.trim().trim_matches('"').to_string()).collect();
+    let rows = lines
+        .map(|line| {
+            line.split(',')
+                .map(|cell| {
+                    let cell = cell.trim();
+                    if cell.is_empty() {
+                        Value::Null
+                    } else if let Some(n) =
+                        cell.parse::<f64>().ok().and_then(serde_json::Number::from_f64)
+                    {
+                        Value::Number(n)
+                    } else {
+                        Value::String(String::new())
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    Ok(Frame { columns: Some(columns), rows })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn check(body: &str, expect: Result<Frame, InputError>) {
+        assert_eq!(parse(Some("application/json"), body.as_bytes()), expect, "{body}");
+    }
+
+    fn named(columns: &[&str], rows: Vec<Vec<Value>>) -> Result<Frame, InputError> {
+        Ok(Frame { columns: Some(columns.iter().map(|s| s.to_string()).collect()), rows })
+    }
+
+    #[test]
+    fn all_four_json_shapes_read_the_same_rows() {
+        let want = named(&["a", "b"], vec![vec![json!(1), json!(2)], vec![json!(3), json!(4)]]);
+        check(
+            r#"{"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2], [3, 4]]}}"#,
+            want.clone(),
+        );
+        check(r#"{"dataframe_records": [{"a": 1, "b": 2}, {"a": 3, "b": 4}]}"#, want.clone());
+        check(r#"{"instances": [{"a": 1, "b": 2}, {"b": 4, "a": 3}]}"#, want.clone());
+        check(r#"{"inputs": {"a": [1, 3], "b": [2, 4]}, "params": {}}"#, want.clone());
+        check(
+            r#"{"inputs": [[1, 2], [3, 4]]}"#,
+            Ok(Frame {
+                columns: None,
+                rows: vec![vec![json!(1), json!(2)], vec![json!(3), json!(4)]],
+            }),
+        );
+        check(
+            r#"{"dataframe_records": [{"a": 1}, {"b": 2}]}"#,
+            named(&["a", "b"], vec![vec![json!(1), Value::Null], vec![Value::Null, json!(2)]]),
+        );
+    }
+
+    #[test]
+    fn csv_reads_numbers_and_nulls_and_never_keeps_strings() {
+        let got = parse(Some("text/csv; charset=utf-8"), b"a,b\n1,\n2.5,x\n").unwrap();
+        assert_eq!(
+            got,
+            named(&["a", "b"], vec![vec![json!(1.0), Value::Null], vec![json!(2.5), json!("")]])
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn bad_bodies_are_refused_without_echoing_them() {
+        let secret = "SECRET-VALUE";
+        for body in [
+            format!("{{\"dataframe_records\": [{{\"a\": \"{secret}\""),
+            format!("{{\"{secret}\": []}}"),
+            format!("[{{\"a\": 1}}, \"{secret}\"]"),
+            "   ".to_string(),
+            "42".to_string(),
+        ] {
+            let Err(InputError::BadRequest(message)) =
+                parse(Some("application/json"), body.as_bytes())
+            else {
+                panic!("accepted {body}");
+            };
+            assert!(!message.contains(secret), "{message}");
+        }
+        assert!(matches!(
+            parse(Some("text/plain"), b"{}"),
+            Err(InputError::UnsupportedMediaType(_))
+        ));
+        assert!(matches!(parse(None, b"{}"), Err(InputError::UnsupportedMediaType(_))));
+    }
+}

@@ -1,0 +1,280 @@
+//! The HTTP surface: MLflow's `POST /invocations`, lathe's `/v1/models`,
+//! `/health`, `/ready` and `/metrics`. Every response carries a prediction
+//! id; a client's mistake is always a 4xx with a JSON body that never quotes
+//! the request.
+
+use std::{sync::Arc, time::Instant};
+
+use axum::{
+    body::Bytes,
+    extract::{rejection::BytesRejection, DefaultBodyLimit, Path, Request, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Extension, Json, Router,
+};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::{
+    metrics::{self, VersionMetrics},
+    protocol::{self, Frame, InputError},
+    signature::shorten,
+    LoadedModel,
+};
+
+/// The response header that carries the prediction id.
+pub const PREDICTION_ID_HEADER: &str = "x-prediction-id";
+
+/// Limits of the server.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Largest request body accepted; larger ones get 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { max_body_bytes: 16 * 1024 * 1024 }
+    }
+}
+
+struct Inner {
+    models: Vec<LoadedModel>,
+    metrics: Vec<VersionMetrics>,
+}
+
+type AppState = Arc<Inner>;
+
+#[derive(Debug, Clone)]
+struct PredictionId(String);
+
+/// The server for `models` (`/invocations` answers for the first).
+pub fn router(models: Vec<LoadedModel>, options: Options) -> Router {
+    let metrics = models.iter().map(|m| VersionMetrics::new(&m.name, m.version)).collect();
+    let state: AppState = Arc::new(Inner { models, metrics });
+    Router::new()
+        .route("/invocations", post(invocations))
+        .route("/v1/models", get(list_models))
+        .route("/v1/models/{name}/predict", post(predict))
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(prometheus))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(options.max_body_bytes))
+        .layer(middleware::from_fn(prediction_id))
+        .with_state(state)
+}
+
+/// Gives every request an id, visible to handlers and sent back as a header.
+async fn prediction_id(mut request: Request, next: Next) -> Response {
+    let id = lathe_core::new_id();
+    request.extensions_mut().insert(PredictionId(id.clone()));
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(PREDICTION_ID_HEADER, value);
+    }
+    response
+}
+
+/// A refused request: MLflow's `{error_code, message}`, the problems, the id.
+#[derive(Debug)]
+struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    problems: Vec<String>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into(), problems: Vec::new() }
+    }
+
+    fn respond(self, id: &PredictionId) -> Response {
+        let mut body = json!({
+            "error_code": self.code,
+            "message": self.message,
+            "prediction_id": id.0,
+        });
+        if !self.problems.is_empty() {
+            body["problems"] = json!(self.problems);
+        }
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<InputError> for ApiError {
+    fn from(e: InputError) -> ApiError {
+        match e {
+            InputError::BadRequest(m) => ApiError::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", m),
+            InputError::UnsupportedMediaType(m) => {
+                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", m)
+            }
+        }
+    }
+}
+
+fn body_error(rejection: &BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "REQUEST_TOO_LARGE",
+            "the request body is too large",
+        )
+    } else {
+        ApiError::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", "cannot read the request body")
+    }
+}
+
+/// Reads and checks a request against `model`; the positive-class probability per row.
+fn score(
+    model: &LoadedModel,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    v1: bool,
+) -> Result<Vec<f64>, ApiError> {
+    let body = body.map_err(|r| body_error(&r))?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let frame: Frame = if v1 && content_type.is_none() {
+        protocol::parse_json(&body)?
+    } else {
+        protocol::parse(content_type, &body)?
+    };
+    drop(body);
+    let rows = model.signature.check(&frame).map_err(|problems| ApiError {
+        status: StatusCode::BAD_REQUEST,
+        code: "INVALID_PARAMETER_VALUE",
+        message: format!(
+            "the input does not match the signature of {} version {}",
+            model.name, model.version
+        ),
+        problems,
+    })?;
+    rows.iter()
+        .map(|row| model.model.predict_proba_row(row))
+        .collect::<Result<Vec<f64>, _>>()
+        .map_err(|e| {
+            tracing::error!("model {} version {} failed: {e}", model.name, model.version);
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "the model failed")
+        })
+}
+
+/// MLflow's scoring endpoint, answered by the first model.
+async fn invocations(
+    State(state): State<AppState>,
+    Extension(id): Extension<PredictionId>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let start = Instant::now();
+    let (Some(model), Some(metrics)) = (state.models.first(), state.metrics.first()) else {
+        return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "no model is loaded")
+            .respond(&id);
+    };
+    let result = score(model, &headers, body, false);
+    metrics.observe(start.elapsed(), result.is_err());
+    match result {
+        Ok(probabilities) => Json(json!({ "predictions": probabilities })).into_response(),
+        Err(e) => e.respond(&id),
+    }
+}
+
+#[derive(Serialize)]
+struct PredictResponse<'a> {
+    prediction_id: &'a str,
+    model: ModelRef<'a>,
+    predictions: Vec<&'a str>,
+    probabilities: Vec<f64>,
+}
+
+#[derive(Serialize)]
+struct ModelRef<'a> {
+    name: &'a str,
+    version: i64,
+}
+
+/// lathe's own endpoint: JSON records in; labels, probabilities and the id out.
+async fn predict(
+    State(state): State<AppState>,
+    Extension(id): Extension<PredictionId>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let start = Instant::now();
+    let Some(i) = state.models.iter().position(|m| m.name == name) else {
+        let message = format!("no model named '{}' is served", shorten(&name));
+        return ApiError::new(StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", message)
+            .respond(&id);
+    };
+    let model = &state.models[i];
+    let result = score(model, &headers, body, true);
+    state.metrics[i].observe(start.elapsed(), result.is_err());
+    match result {
+        Ok(probabilities) => {
+            let label = &model.model.label;
+            let predictions = probabilities
+                .iter()
+                .map(|p| {
+                    if *p >= 0.5 {
+                        label.positive_class.as_str()
+                    } else {
+                        label.negative_class.as_str()
+                    }
+                })
+                .collect();
+            let model = ModelRef { name: &model.name, version: model.version };
+            Json(PredictResponse { prediction_id: &id.0, model, predictions, probabilities })
+                .into_response()
+        }
+        Err(e) => e.respond(&id),
+    }
+}
+
+/// What is loaded: name, version, alias, signature.
+async fn list_models(State(state): State<AppState>) -> Response {
+    let models: Vec<_> = state
+        .models
+        .iter()
+        .map(|m| {
+            let inputs: Vec<_> = m
+                .signature
+                .columns
+                .iter()
+                .map(|c| json!({ "name": c.name, "type": c.ty, "required": c.required }))
+                .collect();
+            json!({
+                "name": m.name,
+                "version": m.version,
+                "alias": m.alias,
+                "uri": m.uri,
+                "kind": m.model.kind(),
+                "signature": { "inputs": inputs },
+            })
+        })
+        .collect();
+    Json(json!({ "models": models })).into_response()
+}
+
+async fn health() -> Response {
+    Json(json!({ "status": "ok" })).into_response()
+}
+
+async fn ready(State(state): State<AppState>, Extension(id): Extension<PredictionId>) -> Response {
+    if state.models.is_empty() {
+        return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "no model is loaded")
+            .respond(&id);
+    }
+    Json(json!({ "status": "ready", "models": state.models.len() })).into_response()
+}
+
+async fn prometheus(State(state): State<AppState>) -> Response {
+    let content_type = [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")];
+    (content_type, metrics::render(&state.metrics)).into_response()
+}
+
+async fn not_found(Extension(id): Extension<PredictionId>) -> Response {
+    ApiError::new(StatusCode::NOT_FOUND, "ENDPOINT_NOT_FOUND", "no such endpoint").respond(&id)
+}

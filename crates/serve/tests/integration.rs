@@ -1,0 +1,321 @@
+//! `lathe-serve` in-process (`router` + `oneshot`): a model trained with
+//! `lathe_train`, logged to a run and registered in a SQLite store, loaded
+//! through its alias and served; every scoring format and every bad input.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use axum::{
+    body::Body,
+    http::{Request, StatusCode},
+    Router,
+};
+use lathe_serve::{load, router, Options, PREDICTION_ID_HEADER};
+use lathe_store::{ArtifactStore, CreateModelVersion, CreateRun, LocalArtifactStore, Store};
+use lathe_train::{Dataset, Learner, LogisticRegression, MlmodelInfo, NoopRecorder};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const CSV: &[u8] = b"x,z,y\n0.1,5,no\n0.3,4,no\n0.2,6,no\n0.9,1,yes\n0.7,2,yes\n0.8,0,yes\n";
+
+struct Fixture {
+    app: Router,
+    _dir: tempfile::TempDir,
+}
+
+async fn put(artifacts: &LocalArtifactStore, path: &str, text: String) {
+    let body: lathe_store::artifacts::ByteStream =
+        Box::pin(std::io::Cursor::new(text.into_bytes()));
+    artifacts.put(path, body).await.unwrap();
+}
+
+/// Trains, logs and registers `tiny` (version 1, alias `champion`) and serves it.
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(
+        lathe_store_sqlite::open(&dir.path().join("lathe.db"), "mlflow-artifacts:/").await.unwrap(),
+    );
+    let local = LocalArtifactStore::open(dir.path().join("artifacts")).unwrap();
+    let exp = store.create_experiment("serve", None, &[]).await.unwrap();
+    let run = store
+        .create_run(CreateRun {
+            experiment_id: exp,
+            user_id: "test".into(),
+            ..CreateRun::default()
+        })
+        .await
+        .unwrap();
+    let prefix = run
+        .info
+        .artifact_uri
+        .strip_prefix("mlflow-artifacts:/")
+        .unwrap()
+        .trim_matches('/')
+        .to_string();
+    let data = Dataset::from_csv(CSV, "y", "yes").unwrap();
+    let model = LogisticRegression::default().fit(&data, &mut NoopRecorder).unwrap();
+    let info = MlmodelInfo {
+        artifact_path: "model",
+        run_id: &run.info.run_id,
+        model_uuid: "0123",
+        utc_time_created: "2024-01-02 03:04:05.000000",
+        lathe_version: "0.1.0",
+    };
+    put(&local, &format!("{prefix}/model/model.json"), model.to_json().unwrap()).await;
+    put(&local, &format!("{prefix}/model/MLmodel"), model.mlmodel(&info)).await;
+    store.create_registered_model("tiny", &[], None).await.unwrap();
+    store
+        .create_model_version(CreateModelVersion {
+            name: "tiny".into(),
+            source: format!("runs:/{}/model", run.info.run_id),
+            run_id: Some(run.info.run_id.clone()),
+            ..CreateModelVersion::default()
+        })
+        .await
+        .unwrap();
+    store.set_registered_model_alias("tiny", "champion", 1).await.unwrap();
+    let artifacts: Arc<dyn ArtifactStore> = Arc::new(local);
+    let loaded = load("models:/tiny@champion", &store, &artifacts).await.unwrap();
+    assert_eq!(
+        (loaded.name.as_str(), loaded.version, loaded.alias.as_deref()),
+        ("tiny", 1, Some("champion"))
+    );
+    let by_version = load("models:/tiny/1", &store, &artifacts).await.unwrap();
+    assert_eq!(by_version.model, loaded.model);
+    for (uri, want) in [
+        ("models:/nope@champion", "cannot load"),
+        ("runs:/x/model", "cannot serve"),
+        ("x", "cannot serve"),
+    ] {
+        let err = load(uri, &store, &artifacts).await.unwrap_err().to_string();
+        assert!(err.contains(want), "{uri}: {err}");
+    }
+    let app = router(vec![loaded], Options { max_body_bytes: 1024 * 1024 });
+    Fixture { app, _dir: dir }
+}
+
+struct Answer {
+    status: StatusCode,
+    id: String,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+impl Fixture {
+    async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Answer {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let resp = self.app.clone().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
+        let status = resp.status();
+        let id = resp
+            .headers()
+            .get(PREDICTION_ID_HEADER)
+            .expect("every response has an id")
+            .to_str()
+            .unwrap()
+            .to_string();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+        Answer { status, id, body: String::from_utf8(bytes.to_vec()).unwrap() }
+    }
+
+    async fn json(&self, uri: &str, body: &str) -> Answer {
+        self.call("POST", uri, Some("application/json"), body.as_bytes().to_vec()).await
+    }
+}
+
+fn probabilities(v: &Value, key: &str) -> Vec<f64> {
+    v[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {key} in {v}"))
+        .iter()
+        .map(|p| p.as_f64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_scoring_format_gives_the_same_predictions() {
+    let f = fixture().await;
+    let bodies = [
+        r#"{"dataframe_split": {"columns": ["x", "z"], "data": [[0.1, 5], [0.9, 1]]}}"#,
+        r#"{"dataframe_split": {"columns": ["z", "x"], "data": [[5, 0.1], [1, 0.9]], "index": [0, 1]}}"#,
+        r#"{"dataframe_records": [{"x": 0.1, "z": 5}, {"x": 0.9, "z": 1}]}"#,
+        r#"{"instances": [{"x": 0.1, "z": 5}, {"z": 1, "x": 0.9}]}"#,
+        r#"{"instances": [[0.1, 5], [0.9, 1]]}"#,
+        r#"{"inputs": {"x": [0.1, 0.9], "z": [5, 1]}}"#,
+        r#"{"inputs": [{"x": 0.1, "z": 5}, {"x": 0.9, "z": 1}], "params": {}}"#,
+    ];
+    let mut seen = Vec::new();
+    for body in bodies {
+        let a = f.json("/invocations", body).await;
+        assert_eq!(a.status, StatusCode::OK, "{body}: {}", a.body);
+        assert_eq!(a.id.len(), 32);
+        seen.push(probabilities(&a.json(), "predictions"));
+    }
+    let csv =
+        f.call("POST", "/invocations", Some("text/csv"), b"x,z\n0.1,5\n0.9,1\n".to_vec()).await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+    seen.push(probabilities(&csv.json(), "predictions"));
+    let first = seen[0].clone();
+    assert!(first[0] < 0.5 && first[1] > 0.5, "{first:?}");
+    for p in &seen {
+        assert_eq!(p, &first);
+    }
+
+    let v1 = f.json("/v1/models/tiny/predict", r#"[{"x": 0.1, "z": 5}, {"x": 0.9, "z": 1}]"#).await;
+    assert_eq!(v1.status, StatusCode::OK, "{}", v1.body);
+    let body = v1.json();
+    assert_eq!(body["prediction_id"], json!(v1.id));
+    assert_eq!(body["model"], json!({"name": "tiny", "version": 1}));
+    assert_eq!(body["predictions"], json!(["no", "yes"]));
+    assert_eq!(probabilities(&body, "probabilities"), first);
+
+    let list = f.call("GET", "/v1/models", None, Vec::new()).await.json();
+    assert_eq!(list["models"][0]["alias"], json!("champion"));
+    assert_eq!(
+        list["models"][0]["signature"]["inputs"][1],
+        json!({"name": "z", "type": "double", "required": true})
+    );
+    assert_eq!(f.call("GET", "/health", None, Vec::new()).await.status, StatusCode::OK);
+    assert_eq!(f.call("GET", "/ready", None, Vec::new()).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn bad_inputs_get_a_4xx_that_lists_every_problem_and_quotes_nothing() {
+    let f = fixture().await;
+    let secret = "SECRET-1234";
+    let cases: Vec<(Option<&str>, String, StatusCode, Vec<&str>)> = vec![
+        (
+            Some("application/json"),
+            format!("{{\"dataframe_records\": [{{\"x\": \"{secret}"),
+            StatusCode::BAD_REQUEST,
+            vec!["malformed JSON"],
+        ),
+        (
+            Some("application/json"),
+            String::new(),
+            StatusCode::BAD_REQUEST,
+            vec!["empty request body"],
+        ),
+        (
+            Some("application/json"),
+            r#"{"dataframe_records": [{"x": 0.1}]}"#.into(),
+            StatusCode::BAD_REQUEST,
+            vec!["missing column 'z'"],
+        ),
+        (
+            Some("application/json"),
+            format!(
+                r#"{{"dataframe_records": [{{"x": 0.1, "z": 1}}, {{"x": "{secret}", "z": null}}]}}"#
+            ),
+            StatusCode::BAD_REQUEST,
+            vec![
+                "row 1: column 'x' expected double got string",
+                "row 1: column 'z' expected double got null",
+            ],
+        ),
+        (
+            Some("application/json"),
+            r#"{"dataframe_records": [{"x": 0.1, "z": 1, "extra": 2}]}"#.into(),
+            StatusCode::BAD_REQUEST,
+            vec!["unknown column 'extra'"],
+        ),
+        (
+            Some("application/json"),
+            format!(r#"{{"{secret}": []}}"#),
+            StatusCode::BAD_REQUEST,
+            vec!["dataframe_split"],
+        ),
+        (
+            Some("application/json"),
+            r#"{"instances": []}"#.into(),
+            StatusCode::BAD_REQUEST,
+            vec!["no rows"],
+        ),
+        (
+            Some("text/plain"),
+            "x,z\n1,2\n".into(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            vec!["unsupported content type"],
+        ),
+        (None, "{}".into(), StatusCode::UNSUPPORTED_MEDIA_TYPE, vec!["missing content type"]),
+    ];
+    for (ct, body, status, wants) in cases {
+        let a = f.call("POST", "/invocations", ct, body.clone().into_bytes()).await;
+        assert_eq!(a.status, status, "{body}: {}", a.body);
+        assert!(!a.body.contains(secret), "{}", a.body);
+        let json = a.json();
+        assert_eq!(json["prediction_id"], json!(a.id));
+        let text = format!("{} {}", json["message"], json["problems"]);
+        for want in wants {
+            assert!(text.contains(want), "{body}: wanted {want} in {text}");
+        }
+    }
+
+    let unknown = f.json("/v1/models/nope/predict", r#"[{"x": 1, "z": 1}]"#).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.json()["error_code"], json!("RESOURCE_DOES_NOT_EXIST"));
+    let nowhere = f.call("GET", "/nowhere", None, Vec::new()).await;
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+
+    let mut big = Vec::with_capacity(50 * 1024 * 1024 + 32);
+    big.extend_from_slice(br#"{"instances": [[0.1, "#);
+    big.resize(50 * 1024 * 1024, b'1');
+    big.extend_from_slice(b"]]}");
+    let huge = f.call("POST", "/invocations", Some("application/json"), big).await;
+    assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(huge.body.len() < 1024, "{}", huge.body.len());
+
+    // Still serving afterwards.
+    let ok = f.json("/invocations", r#"{"instances": [[0.5, 3]]}"#).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_text_and_count_requests_and_errors() {
+    let f = fixture().await;
+    let text = |a: Answer| {
+        assert_eq!(a.status, StatusCode::OK);
+        a.body
+    };
+    let before = text(f.call("GET", "/metrics", None, Vec::new()).await);
+    for line in [
+        "# TYPE lathe_serve_requests_total counter",
+        "# TYPE lathe_serve_errors_total counter",
+        "# TYPE lathe_serve_request_duration_seconds histogram",
+        "# TYPE lathe_serve_loaded_versions gauge",
+        "lathe_serve_loaded_versions 1",
+        "lathe_serve_requests_total{model=\"tiny\",version=\"1\"} 0",
+    ] {
+        assert!(before.lines().any(|l| l == line), "{line} not in\n{before}");
+    }
+    f.json("/invocations", r#"{"instances": [[0.5, 3]]}"#).await;
+    f.json("/v1/models/tiny/predict", r#"[{"x": 0.5, "z": 3}]"#).await;
+    f.json("/invocations", r#"{"instances": [["a", 3]]}"#).await;
+    let after = text(f.call("GET", "/metrics", None, Vec::new()).await);
+    for line in [
+        "lathe_serve_requests_total{model=\"tiny\",version=\"1\"} 3",
+        "lathe_serve_errors_total{model=\"tiny\",version=\"1\"} 1",
+        "lathe_serve_request_duration_seconds_bucket{model=\"tiny\",version=\"1\",le=\"+Inf\"} 3",
+        "lathe_serve_request_duration_seconds_count{model=\"tiny\",version=\"1\"} 3",
+    ] {
+        assert!(after.lines().any(|l| l == line), "{line} not in\n{after}");
+    }
+    for line in after.lines().filter(|l| !l.starts_with('#')) {
+        let value = line.rsplit(' ').next().unwrap();
+        assert!(value.parse::<f64>().is_ok(), "{line}");
+    }
+}
