@@ -22,7 +22,7 @@ mod tracking;
 mod uri;
 
 pub use error::{Error, Result};
-pub use ids::{new_id, now_millis};
+pub use ids::{format_utc, new_id, now_millis};
 pub use logged_model::{LoggedModel, LoggedModelStatus};
 pub use recorder::RunRecorder;
 pub use registry::{ModelVersion, ModelVersionStatus, RegisteredModel};

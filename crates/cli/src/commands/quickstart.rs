@@ -104,7 +104,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     next_steps(&outcome, &uri)?;
     let state = AppState { store: store.clone(), artifacts };
     let app = lathe_server::app(state).merge(lathe_ui::router(store));
-    lathe_server::serve_router(listener, app, shutdown_signal()).await?;
+    lathe_server::serve_router(listener, app, super::server::shutdown_signal()).await?;
     Ok(())
 }
 
@@ -182,25 +182,6 @@ fn shell_word(s: &str) -> String {
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
     }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("shutting down");
 }
 
 #[cfg(test)]
