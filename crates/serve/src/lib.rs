@@ -7,7 +7,9 @@
 //! `POST /invocations`, lathe's own `POST /v1/models/{name}/predict`, and
 //! `/health`, `/ready`, `/metrics` (Prometheus). Every request is checked
 //! against the model's input schema before anything runs, and every
-//! response carries a prediction id (`x-prediction-id`).
+//! response carries a prediction id (`x-prediction-id`). [`watch`] keeps
+//! served aliases current: when one moves in the registry, the new version
+//! is loaded in the background and swapped in atomically ([`Served`]).
 
 mod error;
 mod load;
@@ -15,8 +17,10 @@ mod metrics;
 mod protocol;
 mod routes;
 mod signature;
+pub mod watch;
 
 pub use error::{Error, Result};
 pub use load::{load, LoadedModel};
 pub use routes::{router, Options, PREDICTION_ID_HEADER};
 pub use signature::{ColumnSpec, Signature};
+pub use watch::Served;

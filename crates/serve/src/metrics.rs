@@ -1,5 +1,6 @@
 //! Per-model-version counters and a latency histogram, written in
-//! Prometheus' text exposition format for `GET /metrics`.
+//! Prometheus' text exposition format for `GET /metrics`. A version keeps
+//! its counters after a hot swap replaces it, so old and new stay comparable.
 
 use std::{
     fmt::Write,
@@ -24,6 +25,11 @@ pub(crate) struct VersionMetrics {
 }
 
 impl VersionMetrics {
+    /// Whether these are the counters of `name` version `version`.
+    pub(crate) fn is(&self, name: &str, version: i64) -> bool {
+        self.name == name && self.version == version
+    }
+
     pub(crate) fn new(name: &str, version: i64) -> VersionMetrics {
         VersionMetrics {
             name: name.to_string(),
@@ -52,20 +58,32 @@ impl VersionMetrics {
     }
 }
 
-/// Renders every version's metrics (and the number loaded) in Prometheus' text format.
-pub(crate) fn render(versions: &[VersionMetrics]) -> String {
+/// Renders every version's metrics, the number of versions loaded now and
+/// the number of hot swaps, in Prometheus' text format.
+pub(crate) fn render<M: std::ops::Deref<Target = VersionMetrics>>(
+    versions: &[M],
+    loaded: usize,
+    swaps: u64,
+) -> String {
     let mut out = String::new();
+    let versions: Vec<&VersionMetrics> = versions.iter().map(|m| &**m).collect();
     let labels =
         |m: &VersionMetrics| format!("model=\"{}\",version=\"{}\"", escape(&m.name), m.version);
     let _ = writeln!(out, "# HELP lathe_serve_loaded_versions Model versions loaded and serving.");
     let _ = writeln!(out, "# TYPE lathe_serve_loaded_versions gauge");
-    let _ = writeln!(out, "lathe_serve_loaded_versions {}", versions.len());
+    let _ = writeln!(out, "lathe_serve_loaded_versions {loaded}");
+    let _ = writeln!(
+        out,
+        "# HELP lathe_serve_swaps_total Times a served alias moved and its new version replaced the old."
+    );
+    let _ = writeln!(out, "# TYPE lathe_serve_swaps_total counter");
+    let _ = writeln!(out, "lathe_serve_swaps_total {swaps}");
     let _ = writeln!(
         out,
         "# HELP lathe_serve_requests_total Prediction requests answered, per model version."
     );
     let _ = writeln!(out, "# TYPE lathe_serve_requests_total counter");
-    for m in versions {
+    for m in &versions {
         let _ = writeln!(
             out,
             "lathe_serve_requests_total{{{}}} {}",
@@ -75,7 +93,7 @@ pub(crate) fn render(versions: &[VersionMetrics]) -> String {
     }
     let _ = writeln!(out, "# HELP lathe_serve_errors_total Prediction requests answered with an error, per model version.");
     let _ = writeln!(out, "# TYPE lathe_serve_errors_total counter");
-    for m in versions {
+    for m in &versions {
         let _ = writeln!(
             out,
             "lathe_serve_errors_total{{{}}} {}",
@@ -85,7 +103,7 @@ pub(crate) fn render(versions: &[VersionMetrics]) -> String {
     }
     let _ = writeln!(out, "# HELP lathe_serve_request_duration_seconds Time to answer a prediction request, per model version.");
     let _ = writeln!(out, "# TYPE lathe_serve_request_duration_seconds histogram");
-    for m in versions {
+    for m in &versions {
         let l = labels(m);
         let mut cumulative = 0;
         for (bound, n) in BUCKETS.iter().zip(&m.buckets) {
@@ -120,7 +138,8 @@ mod tests {
         m.observe(Duration::from_micros(50), false);
         m.observe(Duration::from_millis(3), true);
         m.observe(Duration::from_secs(5), false);
-        let text = render(&[m]);
+        let text = render(&[std::sync::Arc::new(m)], 1, 2);
+        assert!(text.contains("lathe_serve_swaps_total 2\n"), "{text}");
         assert!(
             text.contains("lathe_serve_requests_total{model=\"a\\\"b\",version=\"3\"} 3\n"),
             "{text}"

@@ -3,7 +3,7 @@
 //! id; a client's mistake is always a 4xx with a JSON body that never quotes
 //! the request.
 
-use std::{sync::Arc, time::Instant};
+use std::time::Instant;
 
 use axum::{
     body::Bytes,
@@ -18,10 +18,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::{
-    metrics::{self, VersionMetrics},
+    metrics,
     protocol::{self, Frame, InputError},
     signature::shorten,
-    LoadedModel,
+    LoadedModel, Served,
 };
 
 /// The response header that carries the prediction id.
@@ -40,20 +40,26 @@ impl Default for Options {
     }
 }
 
-struct Inner {
-    models: Vec<LoadedModel>,
-    metrics: Vec<VersionMetrics>,
-}
-
-type AppState = Arc<Inner>;
+type AppState = Served;
 
 #[derive(Debug, Clone)]
 struct PredictionId(String);
 
-/// The server for `models` (`/invocations` answers for the first).
+/// The server for `models` (`/invocations` answers for the first), which
+/// never change; [`Served::router`] for models that are hot-swapped.
 pub fn router(models: Vec<LoadedModel>, options: Options) -> Router {
-    let metrics = models.iter().map(|m| VersionMetrics::new(&m.name, m.version)).collect();
-    let state: AppState = Arc::new(Inner { models, metrics });
+    Served::new(models).router(options)
+}
+
+impl Served {
+    /// The server for these models; it answers with whatever version each
+    /// serves when a request arrives (see [`crate::watch`]).
+    pub fn router(&self, options: Options) -> Router {
+        build(self.clone(), options)
+    }
+}
+
+fn build(state: AppState, options: Options) -> Router {
     Router::new()
         .route("/invocations", post(invocations))
         .route("/v1/models", get(list_models))
@@ -169,12 +175,12 @@ async fn invocations(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let start = Instant::now();
-    let (Some(model), Some(metrics)) = (state.models.first(), state.metrics.first()) else {
+    let Some(current) = state.current(0) else {
         return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "no model is loaded")
             .respond(&id);
     };
-    let result = score(model, &headers, body, false);
-    metrics.observe(start.elapsed(), result.is_err());
+    let result = score(&current.model, &headers, body, false);
+    current.metrics.observe(start.elapsed(), result.is_err());
     match result {
         Ok(probabilities) => Json(json!({ "predictions": probabilities })).into_response(),
         Err(e) => e.respond(&id),
@@ -204,14 +210,14 @@ async fn predict(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let start = Instant::now();
-    let Some(i) = state.models.iter().position(|m| m.name == name) else {
+    let Some(current) = state.position(&name).and_then(|i| state.current(i)) else {
         let message = format!("no model named '{}' is served", shorten(&name));
         return ApiError::new(StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", message)
             .respond(&id);
     };
-    let model = &state.models[i];
+    let model = &current.model;
     let result = score(model, &headers, body, true);
-    state.metrics[i].observe(start.elapsed(), result.is_err());
+    current.metrics.observe(start.elapsed(), result.is_err());
     match result {
         Ok(probabilities) => {
             let label = &model.model.label;
@@ -236,9 +242,10 @@ async fn predict(
 /// What is loaded: name, version, alias, signature.
 async fn list_models(State(state): State<AppState>) -> Response {
     let models: Vec<_> = state
-        .models
+        .all()
         .iter()
-        .map(|m| {
+        .map(|current| {
+            let m = &current.model;
             let inputs: Vec<_> = m
                 .signature
                 .columns
@@ -263,16 +270,16 @@ async fn health() -> Response {
 }
 
 async fn ready(State(state): State<AppState>, Extension(id): Extension<PredictionId>) -> Response {
-    if state.models.is_empty() {
+    if state.is_empty() {
         return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "no model is loaded")
             .respond(&id);
     }
-    Json(json!({ "status": "ready", "models": state.models.len() })).into_response()
+    Json(json!({ "status": "ready", "models": state.len() })).into_response()
 }
 
 async fn prometheus(State(state): State<AppState>) -> Response {
     let content_type = [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")];
-    (content_type, metrics::render(&state.metrics)).into_response()
+    (content_type, metrics::render(&state.history(), state.len(), state.swaps())).into_response()
 }
 
 async fn not_found(Extension(id): Extension<PredictionId>) -> Response {

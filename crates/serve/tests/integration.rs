@@ -1,6 +1,7 @@
 //! `lathe-serve` in-process (`router` + `oneshot`): a model trained with
 //! `lathe_train`, logged to a run and registered in a SQLite store, loaded
-//! through its alias and served; every scoring format and every bad input.
+//! through its alias and served; every scoring format and every bad input,
+//! and hot swaps when the alias moves.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,7 +12,11 @@ use axum::{
     http::{Request, StatusCode},
     Router,
 };
-use lathe_serve::{load, router, Options, PREDICTION_ID_HEADER};
+use lathe_serve::{
+    load,
+    watch::{self, Outcome},
+    Options, Served, PREDICTION_ID_HEADER,
+};
 use lathe_store::{ArtifactStore, CreateModelVersion, CreateRun, LocalArtifactStore, Store};
 use lathe_train::{Dataset, Learner, LogisticRegression, MlmodelInfo, NoopRecorder};
 use serde_json::{json, Value};
@@ -21,10 +26,14 @@ const CSV: &[u8] = b"x,z,y\n0.1,5,no\n0.3,4,no\n0.2,6,no\n0.9,1,yes\n0.7,2,yes\n
 
 struct Fixture {
     app: Router,
+    served: Served,
+    store: Arc<dyn Store>,
+    artifacts: Arc<dyn ArtifactStore>,
+    experiment: String,
     _dir: tempfile::TempDir,
 }
 
-async fn put(artifacts: &LocalArtifactStore, path: &str, text: String) {
+async fn put(artifacts: &dyn ArtifactStore, path: &str, text: String) {
     let body: lathe_store::artifacts::ByteStream =
         Box::pin(std::io::Cursor::new(text.into_bytes()));
     artifacts.put(path, body).await.unwrap();
@@ -36,11 +45,43 @@ async fn fixture() -> Fixture {
     let store: Arc<dyn Store> = Arc::new(
         lathe_store_sqlite::open(&dir.path().join("lathe.db"), "mlflow-artifacts:/").await.unwrap(),
     );
-    let local = LocalArtifactStore::open(dir.path().join("artifacts")).unwrap();
+    let artifacts: Arc<dyn ArtifactStore> =
+        Arc::new(LocalArtifactStore::open(dir.path().join("artifacts")).unwrap());
     let exp = store.create_experiment("serve", None, &[]).await.unwrap();
+    store.create_registered_model("tiny", &[], None).await.unwrap();
+    assert_eq!(register(&store, &*artifacts, &exp, false).await, 1);
+    store.set_registered_model_alias("tiny", "champion", 1).await.unwrap();
+    let loaded = load("models:/tiny@champion", &store, &artifacts).await.unwrap();
+    assert_eq!(
+        (loaded.name.as_str(), loaded.version, loaded.alias.as_deref()),
+        ("tiny", 1, Some("champion"))
+    );
+    let by_version = load("models:/tiny/1", &store, &artifacts).await.unwrap();
+    assert_eq!(by_version.model, loaded.model);
+    for (uri, want) in [
+        ("models:/nope@champion", "cannot load"),
+        ("runs:/x/model", "cannot serve"),
+        ("x", "cannot serve"),
+    ] {
+        let err = load(uri, &store, &artifacts).await.unwrap_err().to_string();
+        assert!(err.contains(want), "{uri}: {err}");
+    }
+    let served = Served::new(vec![loaded]);
+    let app = served.router(Options { max_body_bytes: 1024 * 1024 });
+    Fixture { app, served, store, artifacts, experiment: exp, _dir: dir }
+}
+
+/// Logs a model to a new run and registers it as the next version of
+/// `tiny`; with `broken`, its `model.json` is not a model.
+async fn register(
+    store: &Arc<dyn Store>,
+    artifacts: &dyn ArtifactStore,
+    exp: &str,
+    broken: bool,
+) -> i64 {
     let run = store
         .create_run(CreateRun {
-            experiment_id: exp,
+            experiment_id: exp.to_string(),
             user_id: "test".into(),
             ..CreateRun::default()
         })
@@ -62,9 +103,9 @@ async fn fixture() -> Fixture {
         utc_time_created: "2024-01-02 03:04:05.000000",
         lathe_version: "0.1.0",
     };
-    put(&local, &format!("{prefix}/model/model.json"), model.to_json().unwrap()).await;
-    put(&local, &format!("{prefix}/model/MLmodel"), model.mlmodel(&info)).await;
-    store.create_registered_model("tiny", &[], None).await.unwrap();
+    let json = if broken { "{\"not\": \"a model\"}".to_string() } else { model.to_json().unwrap() };
+    put(artifacts, &format!("{prefix}/model/model.json"), json).await;
+    put(artifacts, &format!("{prefix}/model/MLmodel"), model.mlmodel(&info)).await;
     store
         .create_model_version(CreateModelVersion {
             name: "tiny".into(),
@@ -73,26 +114,8 @@ async fn fixture() -> Fixture {
             ..CreateModelVersion::default()
         })
         .await
-        .unwrap();
-    store.set_registered_model_alias("tiny", "champion", 1).await.unwrap();
-    let artifacts: Arc<dyn ArtifactStore> = Arc::new(local);
-    let loaded = load("models:/tiny@champion", &store, &artifacts).await.unwrap();
-    assert_eq!(
-        (loaded.name.as_str(), loaded.version, loaded.alias.as_deref()),
-        ("tiny", 1, Some("champion"))
-    );
-    let by_version = load("models:/tiny/1", &store, &artifacts).await.unwrap();
-    assert_eq!(by_version.model, loaded.model);
-    for (uri, want) in [
-        ("models:/nope@champion", "cannot load"),
-        ("runs:/x/model", "cannot serve"),
-        ("x", "cannot serve"),
-    ] {
-        let err = load(uri, &store, &artifacts).await.unwrap_err().to_string();
-        assert!(err.contains(want), "{uri}: {err}");
-    }
-    let app = router(vec![loaded], Options { max_body_bytes: 1024 * 1024 });
-    Fixture { app, _dir: dir }
+        .unwrap()
+        .version
 }
 
 struct Answer {
@@ -318,4 +341,139 @@ async fn metrics_are_prometheus_text_and_count_requests_and_errors() {
         let value = line.rsplit(' ').next().unwrap();
         assert!(value.parse::<f64>().is_ok(), "{line}");
     }
+}
+
+/// One `/v1` prediction: its status and the version that answered.
+async fn predict_version(app: &Router) -> (StatusCode, Option<i64>) {
+    let req = Request::builder()
+        .method("POST")
+        .uri("/v1/models/tiny/predict")
+        .header("content-type", "application/json")
+        .body(Body::from(r#"[{"x": 0.9, "z": 1}]"#))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, body["model"]["version"].as_i64())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_the_alias_swaps_versions_under_load_without_a_failed_request() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+
+    let f = fixture().await;
+    assert_eq!(register(&f.store, &*f.artifacts, &f.experiment, false).await, 2);
+    let sent = Arc::new(AtomicUsize::new(0));
+    let swapped = Arc::new(AtomicBool::new(false));
+    let mut streams = Vec::new();
+    for _ in 0..4 {
+        let (app, sent, swapped) = (f.app.clone(), Arc::clone(&sent), Arc::clone(&swapped));
+        streams.push(tokio::spawn(async move {
+            // (status, version, whether it started after the swap); bounded
+            // both by a cap and by 50 requests after the swap.
+            let mut answers = Vec::new();
+            let mut after = 0;
+            while answers.len() < 20_000 && after < 50 {
+                let started_after = swapped.load(SeqCst);
+                after += usize::from(started_after);
+                let (status, version) = predict_version(&app).await;
+                answers.push((status, version, started_after));
+                sent.fetch_add(1, SeqCst);
+                tokio::task::yield_now().await;
+            }
+            answers
+        }));
+    }
+    for _ in 0..10_000 {
+        if sent.load(SeqCst) >= 40 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    assert!(sent.load(SeqCst) >= 40, "the request stream never started");
+    f.store.set_registered_model_alias("tiny", "champion", 2).await.unwrap();
+    let outcomes = watch::check_once(&f.served, &f.store, &f.artifacts).await;
+    assert_eq!(outcomes, vec![Outcome::Swapped { name: "tiny".into(), from: 1, to: 2 }]);
+    swapped.store(true, SeqCst);
+
+    let mut total = 0;
+    let mut seen = std::collections::BTreeSet::new();
+    for stream in streams {
+        let answers = stream.await.unwrap();
+        total += answers.len();
+        let mut last = 0;
+        for (status, version, started_after) in &answers {
+            assert_eq!(*status, StatusCode::OK, "a request failed during the swap");
+            let version = version.expect("every answer names its version");
+            assert!(version >= last, "version went back from {last} to {version}");
+            if *started_after {
+                assert_eq!(version, 2, "a request after the swap was answered by {version}");
+            }
+            last = version;
+            seen.insert(version);
+        }
+        assert_eq!(answers.iter().filter(|a| a.2).count(), 50, "the stream ended before the swap");
+    }
+    assert!(seen.contains(&1) && seen.contains(&2), "{seen:?}");
+    assert_eq!(f.served.versions(), vec![("tiny".to_string(), 2)]);
+
+    let list = f.call("GET", "/v1/models", None, Vec::new()).await.json();
+    assert_eq!(list["models"][0]["version"], json!(2));
+    assert_eq!(list["models"][0]["alias"], json!("champion"));
+    assert_eq!(list["models"][0]["uri"], json!("models:/tiny@champion"));
+    let metrics = f.call("GET", "/metrics", None, Vec::new()).await.body;
+    let count = |version: i64, metric: &str| -> u64 {
+        let prefix = format!("{metric}{{model=\"tiny\",version=\"{version}\"}} ");
+        let line = metrics.lines().find_map(|l| l.strip_prefix(prefix.as_str()));
+        line.unwrap_or_else(|| panic!("no {prefix} in\n{metrics}")).parse().unwrap()
+    };
+    let (v1, v2) = (count(1, "lathe_serve_requests_total"), count(2, "lathe_serve_requests_total"));
+    assert!(v1 > 0 && v2 >= 200, "{v1} {v2}");
+    assert_eq!(usize::try_from(v1 + v2).unwrap(), total);
+    assert_eq!(count(1, "lathe_serve_errors_total") + count(2, "lathe_serve_errors_total"), 0);
+    for line in ["lathe_serve_swaps_total 1", "lathe_serve_loaded_versions 1"] {
+        assert!(metrics.lines().any(|l| l == line), "{line} not in\n{metrics}");
+    }
+}
+
+#[tokio::test]
+async fn an_alias_moved_to_a_broken_version_keeps_the_old_one_serving() {
+    let f = fixture().await;
+    assert_eq!(register(&f.store, &*f.artifacts, &f.experiment, true).await, 2);
+    f.store.set_registered_model_alias("tiny", "champion", 2).await.unwrap();
+    let outcomes = watch::check_once(&f.served, &f.store, &f.artifacts).await;
+    assert!(
+        matches!(&outcomes[..], [Outcome::Failed { name, reason }]
+            if name == "tiny" && reason.contains("version 2 failed to load")),
+        "{outcomes:?}"
+    );
+    assert_eq!(f.served.versions(), vec![("tiny".to_string(), 1)]);
+    assert_eq!(predict_version(&f.app).await, (StatusCode::OK, Some(1)));
+    let metrics = f.call("GET", "/metrics", None, Vec::new()).await.body;
+    assert!(metrics.lines().any(|l| l == "lathe_serve_swaps_total 0"), "{metrics}");
+
+    // Back to the served version: nothing to do.
+    f.store.set_registered_model_alias("tiny", "champion", 1).await.unwrap();
+    let outcomes = watch::check_once(&f.served, &f.store, &f.artifacts).await;
+    assert_eq!(outcomes, vec![Outcome::Unchanged]);
+
+    // The background watcher picks up a good version on its own.
+    assert_eq!(register(&f.store, &*f.artifacts, &f.experiment, false).await, 3);
+    f.store.set_registered_model_alias("tiny", "champion", 3).await.unwrap();
+    let watcher = watch::spawn(
+        f.served.clone(),
+        Arc::clone(&f.store),
+        Arc::clone(&f.artifacts),
+        std::time::Duration::from_millis(10),
+    );
+    for _ in 0..3_000 {
+        if f.served.versions() == vec![("tiny".to_string(), 3)] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    watcher.abort();
+    assert_eq!(f.served.versions(), vec![("tiny".to_string(), 3)]);
+    assert_eq!(predict_version(&f.app).await, (StatusCode::OK, Some(3)));
 }

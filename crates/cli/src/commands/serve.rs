@@ -1,7 +1,8 @@
 //! `lathe serve`: load registered model versions and answer predictions over
-//! HTTP (MLflow's scoring protocol, lathe's `/v1` API, Prometheus metrics).
+//! HTTP (MLflow's scoring protocol, lathe's `/v1` API, Prometheus metrics);
+//! served aliases are polled and hot-swapped when they move.
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use lathe_store::{ArtifactStore, LocalArtifactStore};
@@ -26,6 +27,10 @@ pub(crate) struct Args {
     /// Port to listen on.
     #[arg(long, default_value_t = 8080)]
     port: u16,
+    /// Seconds between checks of the registry for moved aliases (a moved
+    /// alias's new version is loaded and swapped in); 0 turns checks off.
+    #[arg(long, default_value_t = 5, value_name = "SECONDS")]
+    poll_interval: u64,
 }
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
@@ -55,7 +60,16 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!("lathe serve listening on http://{}", listener.local_addr()?);
-    let app = lathe_serve::router(models, lathe_serve::Options::default());
-    lathe_server::serve_router(listener, app, super::server::shutdown_signal()).await?;
+    let served = lathe_serve::Served::new(models);
+    let app = served.router(lathe_serve::Options::default());
+    let watcher = (args.poll_interval > 0).then(|| {
+        let interval = Duration::from_secs(args.poll_interval);
+        lathe_serve::watch::spawn(served, store, artifacts, interval)
+    });
+    let result = lathe_server::serve_router(listener, app, super::server::shutdown_signal()).await;
+    if let Some(watcher) = watcher {
+        watcher.abort();
+    }
+    result?;
     Ok(())
 }
