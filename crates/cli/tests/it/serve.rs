@@ -4,11 +4,16 @@
 use std::{
     io::{Read, Write},
     net::{SocketAddr, TcpListener, TcpStream},
+    path::Path,
     process::{Child, Stdio},
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
-use super::harness::lathe;
+use super::harness::{http, lathe};
 
 /// The child, killed on drop (also when an assertion fails).
 struct Serving(Child);
@@ -71,28 +76,7 @@ fn serve_answers_for_the_quickstart_champion() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = lathe()
-        .args(["serve", "models:/breast-cancer@champion", "--port", &port.to_string()])
-        .arg("--tracking-uri")
-        .arg(format!("sqlite:///{}", dir.path().join("lathe.db").display()))
-        .arg("--artifacts-destination")
-        .arg(dir.path().join("artifacts"))
-        .env("LATHE_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut serving = Serving(child);
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !matches!(request(addr, "/ready", ""), Ok((200, _, _))) {
-        if let Ok(Some(status)) = serving.0.try_wait() {
-            panic!("lathe serve exited early: {status}");
-        }
-        assert!(Instant::now() < deadline, "lathe serve was not ready within 60 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (_serving, addr) = start_serving(dir.path(), &[]);
 
     let body = first_row();
     let (status, head, text) = request(addr, "/invocations", &body).unwrap();
@@ -116,4 +100,137 @@ fn serve_answers_for_the_quickstart_champion() {
         .find(|l| l.starts_with("lathe_serve_requests_total{model=\"breast-cancer\",version="))
         .unwrap_or_else(|| panic!("no request counter in\n{metrics}"));
     assert!(requests.ends_with("} 2"), "{requests}");
+}
+
+/// Runs `lathe ARGS...` to completion and returns its stdout; panics on failure.
+fn run_lathe(args: &[&str]) -> String {
+    let out = lathe().args(args).env_remove("MLFLOW_TRACKING_URI").output().unwrap();
+    assert!(out.status.success(), "lathe {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Starts `lathe serve models:/breast-cancer@champion` on `dir`'s store with
+/// `extra` flags and waits until it is ready.
+fn start_serving(dir: &Path, extra: &[&str]) -> (Serving, SocketAddr) {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = lathe()
+        .args(["serve", "models:/breast-cancer@champion", "--port", &port.to_string()])
+        .arg("--tracking-uri")
+        .arg(format!("sqlite:///{}", dir.join("lathe.db").display()))
+        .arg("--artifacts-destination")
+        .arg(dir.join("artifacts"))
+        .args(extra)
+        .env("LATHE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut serving = Serving(child);
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !matches!(request(addr, "/ready", ""), Ok((200, _, _))) {
+        if let Ok(Some(status)) = serving.0.try_wait() {
+            panic!("lathe serve exited early: {status}");
+        }
+        assert!(Instant::now() < deadline, "lathe serve was not ready within 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (serving, addr)
+}
+
+/// The version that `models show` lists with `alias`.
+fn version_with_alias(shown: &str, alias: &str) -> Option<i64> {
+    shown.lines().find_map(|line| {
+        let mut cells = line.split_whitespace();
+        let version = cells.next()?.parse().ok()?;
+        cells.any(|c| c == alias).then_some(version)
+    })
+}
+
+/// What one request of the stream got: its status and the version that answered.
+type Answer = Result<(u16, Option<i64>), String>;
+
+#[test]
+fn serve_swaps_the_champion_under_load_without_failing_a_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir_arg = dir.path().to_str().unwrap();
+    for _ in 0..2 {
+        run_lathe(&["quickstart", "--no-serve", "--dir", dir_arg]);
+    }
+    let uri = format!("sqlite:///{}", dir.path().join("lathe.db").display());
+    let shown = run_lathe(&["models", "show", "breast-cancer", "--tracking-uri", &uri]);
+    for v in 1..=4 {
+        assert!(shown.lines().any(|l| l.starts_with(&format!("{v} "))), "no v{v} in\n{shown}");
+    }
+    assert_eq!(version_with_alias(&shown, "champion"), Some(4), "{shown}");
+
+    run_lathe(&["models", "alias", "breast-cancer", "champion", "2", "--tracking-uri", &uri]);
+    let (serving, addr) = start_serving(dir.path(), &["--poll-interval", "1"]);
+    let (status, _, listed) = request(addr, "/v1/models", "").unwrap();
+    assert_eq!(status, 200, "{listed}");
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed["models"][0]["version"], 2, "{listed}");
+
+    // A steady, bounded stream: one request every 5 ms until 50 answers in a
+    // row came from version 4, or 30 s have passed.
+    let sent = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let stream = {
+        let (sent, stop, body) = (Arc::clone(&sent), Arc::clone(&stop), first_row());
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let mut answers: Vec<Answer> = Vec::new();
+            let mut v4_in_a_row = 0;
+            while v4_in_a_row < 50 && Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
+                let answer = match http(addr, "POST", "/v1/models/breast-cancer/predict", &body) {
+                    Ok((status, text)) => {
+                        let version = serde_json::from_str::<serde_json::Value>(&text)
+                            .ok()
+                            .and_then(|v| v["model"]["version"].as_i64());
+                        Ok((status, version))
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                v4_in_a_row =
+                    if matches!(answer, Ok((200, Some(4)))) { v4_in_a_row + 1 } else { 0 };
+                answers.push(answer);
+                sent.fetch_add(1, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            answers
+        })
+    };
+
+    // Move the alias once the stream is flowing.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sent.load(Ordering::Relaxed) < 20 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let moved = lathe()
+        .args(["models", "alias", "breast-cancer", "champion", "4", "--tracking-uri", &uri])
+        .env_remove("MLFLOW_TRACKING_URI")
+        .output();
+    if !matches!(&moved, Ok(out) if out.status.success()) {
+        stop.store(true, Ordering::Relaxed);
+    }
+    let answers = stream.join().unwrap();
+    let moved = moved.unwrap();
+    assert!(moved.status.success(), "{}", String::from_utf8_lossy(&moved.stderr));
+
+    let failed: Vec<_> = answers.iter().filter(|a| !matches!(a, Ok((200, Some(_))))).collect();
+    assert!(failed.is_empty(), "{} of {} requests failed: {failed:?}", failed.len(), answers.len());
+    let versions: Vec<i64> = answers.iter().filter_map(|a| a.as_ref().ok()?.1).collect();
+    assert_eq!(versions.first(), Some(&2), "the stream did not start on version 2");
+    assert!(versions.windows(2).all(|w| w[0] <= w[1]), "a version went back: {versions:?}");
+    let tail = &versions[versions.len().saturating_sub(50)..];
+    assert!(
+        tail.len() == 50 && tail.iter().all(|v| *v == 4),
+        "version 4 did not answer the last 50 requests within 30 s (of {}): {tail:?}",
+        versions.len()
+    );
+
+    let (status, _, metrics) = request(addr, "/metrics", "").unwrap();
+    assert_eq!(status, 200);
+    assert!(metrics.lines().any(|l| l == "lathe_serve_swaps_total 1"), "{metrics}");
+    drop(serving);
 }
