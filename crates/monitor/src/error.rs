@@ -51,6 +51,16 @@ pub enum Error {
     /// Nothing to compare.
     #[error("no columns to compare")]
     NoColumns,
+    /// Columns of one profile with different row counts.
+    #[error("column '{column}' has {rows} rows, the others {expected}")]
+    RaggedColumns {
+        /// The column.
+        column: String,
+        /// Its rows.
+        rows: usize,
+        /// The first column's rows.
+        expected: usize,
+    },
     /// A method name that is not one of the known tests.
     #[error("unknown drift test '{0}' (expected one of: ks, chisquare, z, wasserstein, jensenshannon, psi, chisquare_homogeneity)")]
     UnknownMethod(String),

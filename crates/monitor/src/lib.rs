@@ -45,6 +45,7 @@ mod column;
 mod correction;
 mod error;
 mod method;
+pub mod profile;
 mod report;
 pub mod select;
 pub mod stats;
@@ -53,6 +54,7 @@ pub use column::{CategoricalColumn, Column, ColumnKind, NumericColumn};
 pub use correction::benjamini_hochberg;
 pub use error::{Error, Result};
 pub use method::{Method, ScoreKind};
+pub use profile::{ProfileOptions, ProfileValues, ReferenceProfile};
 pub use report::{
     test_column, ColumnDrift, ColumnPair, ColumnTest, DriftOptions, DriftReport, Mode,
 };

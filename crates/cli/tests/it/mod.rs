@@ -6,6 +6,7 @@ mod crash;
 mod drift;
 pub(crate) mod harness;
 mod quickstart;
+mod reference_profile;
 mod serve;
 mod tidy;
 mod ui;

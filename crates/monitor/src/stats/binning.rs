@@ -123,7 +123,7 @@ pub(crate) fn sturges_edges(min: f64, max: f64, size: usize, integer: bool) -> V
 }
 
 /// Counts of a sorted sample per bin, NumPy's rule for explicit edges.
-fn histogram(sorted: &[f64], edges: &[f64]) -> Vec<u64> {
+pub(crate) fn histogram(sorted: &[f64], edges: &[f64]) -> Vec<u64> {
     let lower = |e: f64| sorted.partition_point(|&x| x < e);
     let upper = |e: f64| sorted.partition_point(|&x| x <= e);
     let bins = edges.len().saturating_sub(1);

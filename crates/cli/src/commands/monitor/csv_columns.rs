@@ -32,11 +32,11 @@ const MISSING: [&str; 19] = [
 /// labels intact if the other file has text in it.
 const KEEP_TEXT_UP_TO: usize = 1000;
 
-fn is_missing(cell: &str) -> bool {
+pub(super) fn is_missing(cell: &str) -> bool {
     cell.len() <= 9 && MISSING.contains(&cell)
 }
 
-fn is_integer_literal(cell: &str) -> bool {
+pub(super) fn is_integer_literal(cell: &str) -> bool {
     let digits = cell.strip_prefix(['+', '-']).unwrap_or(cell);
     !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }

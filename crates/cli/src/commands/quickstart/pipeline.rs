@@ -21,7 +21,7 @@ use super::{
     progress::Progress,
     tracker::{StoreRecorder, Tracker},
 };
-use crate::output;
+use crate::{commands::monitor::reference::store_profile, output};
 
 /// The embedded data: UCI Breast Cancer Wisconsin (Diagnostic), CC BY 4.0 (see `data/LICENSE.md`).
 const DATA: &[u8] = include_bytes!("../../../data/breast_cancer_wisconsin.csv");
@@ -56,6 +56,8 @@ pub(crate) struct Candidate {
     pub(crate) run_id: String,
     pub(crate) version: i64,
     pub(crate) metrics: BinaryMetrics,
+    /// Reference profile of the training split and the model's predictions on it.
+    profile: lathe_monitor::ReferenceProfile,
 }
 
 /// Runs every step, logging into the store behind `tracker`.
@@ -272,8 +274,22 @@ impl TrainContext<'_> {
         log_model(&mut run, &model)?;
         let run_id = run.run_id().to_string();
         run.finish()?;
-        Ok(Candidate { run_name, run_id, version: 0, metrics })
+        let profile = reference_profile(train, model.predict_proba(train)?)?;
+        Ok(Candidate { run_name, run_id, version: 0, metrics, profile })
     }
+}
+
+/// The training split's features and the model's predicted probabilities on it.
+fn reference_profile(
+    train: &Dataset,
+    proba: Vec<f64>,
+) -> lathe_monitor::Result<lathe_monitor::ReferenceProfile> {
+    use lathe_monitor::ProfileValues::Numerical;
+    let features: Vec<_> = (train.feature_names().iter().enumerate())
+        .map(|(j, n)| (n.clone(), Numerical { values: train.column(j).collect(), integer: false }))
+        .collect();
+    let predictions = [("prediction".to_string(), Numerical { values: proba, integer: false })];
+    lathe_monitor::ReferenceProfile::compute(&features, &predictions, &Default::default())
 }
 
 /// `model/model.json`, `model/MLmodel` and the `mlflow.log-model.history` tag.
@@ -330,6 +346,8 @@ fn register(tracker: &Tracker, candidates: &mut [Candidate]) -> anyhow::Result<u
             ..CreateModelVersion::default()
         }))?;
         c.version = version.version;
+        let (store, artifacts) = (tracker.store(), tracker.artifacts());
+        tracker.block(store_profile(store, artifacts, MODEL_NAME, c.version, &c.profile))?;
     }
     let champion = (0..candidates.len())
         .max_by(|&a, &b| {

@@ -59,6 +59,11 @@ impl Tracker {
         self.store.as_ref()
     }
 
+    /// The artifact store.
+    pub(crate) fn artifacts(&self) -> &dyn ArtifactStore {
+        self.artifacts.as_ref()
+    }
+
     /// Starts a run; `tags` come on top of the source, user and version tags.
     pub(crate) fn start_run(
         &self,
