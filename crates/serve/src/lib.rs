@@ -10,8 +10,11 @@
 //! response carries a prediction id (`x-prediction-id`). [`watch`] keeps
 //! served aliases current: when one moves in the registry, the new version
 //! is loaded in the background and swapped in atomically ([`Served`]).
+//! [`Limits`] bound the prediction routes: concurrency, a wait queue (503
+//! with `Retry-After` when full) and a per-request timeout (504).
 
 mod error;
+mod limits;
 mod load;
 mod metrics;
 mod protocol;
@@ -20,7 +23,8 @@ mod signature;
 pub mod watch;
 
 pub use error::{Error, Result};
+pub use limits::{Limits, Options};
 pub use load::{load, LoadedModel};
-pub use routes::{router, Options, PREDICTION_ID_HEADER};
+pub use routes::{router, PREDICTION_ID_HEADER};
 pub use signature::{ColumnSpec, Signature};
 pub use watch::Served;

@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::{
+    limits::{self, Limits, Options},
     metrics,
     protocol::{self, Frame, InputError},
     signature::shorten,
@@ -27,23 +28,11 @@ use crate::{
 /// The response header that carries the prediction id.
 pub const PREDICTION_ID_HEADER: &str = "x-prediction-id";
 
-/// Limits of the server.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Largest request body accepted; larger ones get 413.
-    pub max_body_bytes: usize,
-}
-
-impl Default for Options {
-    fn default() -> Options {
-        Options { max_body_bytes: 16 * 1024 * 1024 }
-    }
-}
-
 type AppState = Served;
 
+/// The id of one request, set by the outermost middleware.
 #[derive(Debug, Clone)]
-struct PredictionId(String);
+pub(crate) struct PredictionId(String);
 
 /// The server for `models` (`/invocations` answers for the first), which
 /// never change; [`Served::router`] for models that are hot-swapped.
@@ -55,20 +44,27 @@ impl Served {
     /// The server for these models; it answers with whatever version each
     /// serves when a request arrives (see [`crate::watch`]).
     pub fn router(&self, options: Options) -> Router {
-        build(self.clone(), options)
+        self.router_with_limits(Limits::new(options))
+    }
+
+    /// The same, with `limits` (and their options) shared with the caller.
+    pub fn router_with_limits(&self, limits: Limits) -> Router {
+        build(self.clone(), limits)
     }
 }
 
-fn build(state: AppState, options: Options) -> Router {
+fn build(state: AppState, limits: Limits) -> Router {
+    let limited = || middleware::from_fn_with_state(limits.clone(), limits::limit);
+    let max_body_bytes = limits.options().max_body_bytes;
     Router::new()
-        .route("/invocations", post(invocations))
+        .route("/invocations", post(invocations).layer(limited()))
         .route("/v1/models", get(list_models))
-        .route("/v1/models/{name}/predict", post(predict))
+        .route("/v1/models/{name}/predict", post(predict).layer(limited()))
         .route("/health", get(health))
         .route("/ready", get(ready))
-        .route("/metrics", get(prometheus))
+        .route("/metrics", get(prometheus).layer(Extension(limits.clone())))
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(options.max_body_bytes))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(middleware::from_fn(prediction_id))
         .with_state(state)
 }
@@ -86,7 +82,7 @@ async fn prediction_id(mut request: Request, next: Next) -> Response {
 
 /// A refused request: MLflow's `{error_code, message}`, the problems, the id.
 #[derive(Debug)]
-struct ApiError {
+pub(crate) struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
@@ -94,11 +90,15 @@ struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> ApiError {
         ApiError { status, code, message: message.into(), problems: Vec::new() }
     }
 
-    fn respond(self, id: &PredictionId) -> Response {
+    pub(crate) fn respond(self, id: &PredictionId) -> Response {
         let mut body = json!({
             "error_code": self.code,
             "message": self.message,
@@ -176,8 +176,7 @@ async fn invocations(
 ) -> Response {
     let start = Instant::now();
     let Some(current) = state.current(0) else {
-        return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "no model is loaded")
-            .respond(&id);
+        return not_loaded(&id);
     };
     let result = score(&current.model, &headers, body, false);
     current.metrics.observe(start.elapsed(), result.is_err());
@@ -210,6 +209,9 @@ async fn predict(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let start = Instant::now();
+    if state.is_empty() {
+        return not_loaded(&id);
+    }
     let Some(current) = state.position(&name).and_then(|i| state.current(i)) else {
         let message = format!("no model named '{}' is served", shorten(&name));
         return ApiError::new(StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", message)
@@ -271,15 +273,27 @@ async fn health() -> Response {
 
 async fn ready(State(state): State<AppState>, Extension(id): Extension<PredictionId>) -> Response {
     if state.is_empty() {
-        return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "no model is loaded")
-            .respond(&id);
+        return not_loaded(&id);
     }
     Json(json!({ "status": "ready", "models": state.len() })).into_response()
 }
 
-async fn prometheus(State(state): State<AppState>) -> Response {
+/// 503 while no model is loaded. `lathe serve` loads every model before it
+/// listens, so it never answers this; a library user may serve an empty
+/// [`Served`] (models still loading elsewhere) and gets it from `/ready`
+/// and every prediction route.
+fn not_loaded(id: &PredictionId) -> Response {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "no model is loaded").respond(id)
+}
+
+async fn prometheus(
+    State(state): State<AppState>,
+    Extension(limits): Extension<Limits>,
+) -> Response {
     let content_type = [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")];
-    (content_type, metrics::render(&state.history(), state.len(), state.swaps())).into_response()
+    let mut text = metrics::render(&state.history(), state.len(), state.swaps());
+    limits.render(&mut text);
+    (content_type, text).into_response()
 }
 
 async fn not_found(Extension(id): Extension<PredictionId>) -> Response {

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     body::Body,
@@ -15,7 +15,7 @@ use axum::{
 use lathe_serve::{
     load,
     watch::{self, Outcome},
-    Options, Served, PREDICTION_ID_HEADER,
+    Limits, Options, Served, PREDICTION_ID_HEADER,
 };
 use lathe_store::{ArtifactStore, CreateModelVersion, CreateRun, LocalArtifactStore, Store};
 use lathe_train::{Dataset, Learner, LogisticRegression, MlmodelInfo, NoopRecorder};
@@ -67,7 +67,7 @@ async fn fixture() -> Fixture {
         assert!(err.contains(want), "{uri}: {err}");
     }
     let served = Served::new(vec![loaded]);
-    let app = served.router(Options { max_body_bytes: 1024 * 1024 });
+    let app = served.router(Options { max_body_bytes: 1024 * 1024, ..Options::default() });
     Fixture { app, served, store, artifacts, experiment: exp, _dir: dir }
 }
 
@@ -476,4 +476,148 @@ async fn an_alias_moved_to_a_broken_version_keeps_the_old_one_serving() {
     watcher.abort();
     assert_eq!(f.served.versions(), vec![("tiny".to_string(), 3)]);
     assert_eq!(predict_version(&f.app).await, (StatusCode::OK, Some(3)));
+}
+
+/// A fixture whose prediction routes are bounded by `limits`, kept by the test.
+async fn limited(max_concurrency: usize, max_queue: usize, timeout_ms: u64) -> (Fixture, Limits) {
+    let mut f = fixture().await;
+    let limits = Limits::new(Options {
+        max_concurrency,
+        max_queue,
+        request_timeout: Duration::from_millis(timeout_ms),
+        ..Options::default()
+    });
+    f.app = f.served.router_with_limits(limits.clone());
+    (f, limits)
+}
+
+/// Whether `/metrics` has `line`.
+async fn metrics_have(f: &Fixture, line: &str) -> bool {
+    let text = f.call("GET", "/metrics", None, Vec::new()).await.body;
+    text.lines().any(|l| l == line)
+}
+
+#[tokio::test]
+async fn a_full_server_answers_503_with_retry_after_and_keeps_serving() {
+    let (f, limits) = limited(1, 0, 10_000).await;
+    assert!(metrics_have(&f, "lathe_serve_rejected_total{reason=\"overload\"} 0").await);
+    let held = Arc::clone(limits.semaphore()).acquire_owned().await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let app = f.app.clone();
+        let (uri, body) = if i % 2 == 0 {
+            ("/invocations", r#"{"instances": [[0.5, 3]]}"#)
+        } else {
+            ("/v1/models/tiny/predict", r#"[{"x": 0.5, "z": 3}]"#)
+        };
+        tasks.push(tokio::spawn(async move {
+            let req = Request::builder()
+                .method("POST")
+                .uri(uri)
+                .header("content-type", "application/json")
+                .body(Body::from(body))
+                .unwrap();
+            let resp = app.oneshot(req).await.unwrap();
+            let retry = resp.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+            let status = resp.status();
+            let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+            (status, retry, serde_json::from_slice::<Value>(&bytes).unwrap())
+        }));
+    }
+    for task in tasks {
+        let (status, retry, body) = task.await.unwrap();
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(retry.as_deref(), Some("1"));
+        assert_eq!(body["error_code"], "TEMPORARILY_UNAVAILABLE", "{body}");
+    }
+    assert_eq!(limits.rejected_overload(), 8);
+    assert!(metrics_have(&f, "lathe_serve_rejected_total{reason=\"overload\"} 8").await);
+    // Health, readiness and metrics are never limited.
+    assert_eq!(f.call("GET", "/ready", None, Vec::new()).await.status, StatusCode::OK);
+    drop(held);
+    let ok = f.json("/invocations", r#"{"instances": [[0.5, 3]]}"#).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert_eq!(limits.rejected_overload(), 8);
+}
+
+#[tokio::test]
+async fn a_queued_request_waits_for_a_slot_and_the_next_one_is_refused() {
+    let (f, limits) = limited(1, 1, 10_000).await;
+    let held = Arc::clone(limits.semaphore()).acquire_owned().await.unwrap();
+    let app = f.app.clone();
+    let queued = tokio::spawn(async move {
+        let req = Request::builder()
+            .method("POST")
+            .uri("/v1/models/tiny/predict")
+            .header("content-type", "application/json")
+            .body(Body::from(r#"[{"x": 0.9, "z": 1}]"#))
+            .unwrap();
+        app.oneshot(req).await.unwrap().status()
+    });
+    // Bounded wait for the request to take its place in the queue.
+    let mut waited = 0;
+    while !metrics_have(&f, "lathe_serve_queue_depth 1").await {
+        assert!(waited < 1000, "the request never queued");
+        waited += 1;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(limits.queue_depth(), 1);
+    let refused = f.json("/invocations", r#"{"instances": [[0.5, 3]]}"#).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE, "{}", refused.body);
+    drop(held);
+    assert_eq!(queued.await.unwrap(), StatusCode::OK);
+    assert_eq!(limits.queue_depth(), 0);
+    assert!(metrics_have(&f, "lathe_serve_queue_depth 0").await);
+    assert!(metrics_have(&f, "lathe_serve_rejected_total{reason=\"overload\"} 1").await);
+    assert!(metrics_have(&f, "lathe_serve_rejected_total{reason=\"timeout\"} 0").await);
+}
+
+#[tokio::test]
+async fn a_request_that_waits_past_its_timeout_gets_504_and_is_counted() {
+    let (f, limits) = limited(1, 4, 1).await;
+    let held = Arc::clone(limits.semaphore()).acquire_owned().await.unwrap();
+    let rows: Vec<String> =
+        (0..5000).map(|i| format!("[{}, {}]", f64::from(i % 10) / 10.0, i % 7)).collect();
+    let body = format!(r#"{{"instances": [{}]}}"#, rows.join(","));
+    let slow = f.json("/invocations", &body).await;
+    assert_eq!(slow.status, StatusCode::GATEWAY_TIMEOUT, "{}", slow.body);
+    let v = slow.json();
+    assert_eq!(v["error_code"], "DEADLINE_EXCEEDED", "{v}");
+    assert_eq!(v["prediction_id"], slow.id.as_str());
+    assert!(slow.body.len() < 500, "the request is never quoted: {}", slow.body);
+    let v1 = f.json("/v1/models/tiny/predict", r#"[{"x": 0.9, "z": 1}]"#).await;
+    assert_eq!(v1.status, StatusCode::GATEWAY_TIMEOUT, "{}", v1.body);
+    assert_eq!(limits.rejected_timeout(), 2);
+    assert_eq!(limits.queue_depth(), 0);
+    assert!(metrics_have(&f, "lathe_serve_rejected_total{reason=\"timeout\"} 2").await);
+    assert!(metrics_have(&f, "lathe_serve_queue_depth 0").await);
+    drop(held);
+    // With the slot free, a small request is scored well within a generous timeout.
+    let (f, _) = limited(1, 0, 10_000).await;
+    let ok = f.json("/invocations", r#"{"instances": [[0.5, 3]]}"#).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+}
+
+#[tokio::test]
+async fn with_no_model_loaded_ready_and_predictions_answer_503() {
+    let app = Served::new(Vec::new()).router(Options::default());
+    for (method, uri, body) in [
+        ("GET", "/ready", ""),
+        ("POST", "/invocations", r#"{"instances": [[0.5, 3]]}"#),
+        ("POST", "/v1/models/tiny/predict", r#"[{"x": 0.5, "z": 3}]"#),
+    ] {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        let resp = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE, "{uri}");
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["error_code"], "UNAVAILABLE", "{uri}: {v}");
+    }
+    let req = Request::builder().uri("/health").body(Body::empty()).unwrap();
+    assert_eq!(app.oneshot(req).await.unwrap().status(), StatusCode::OK);
 }

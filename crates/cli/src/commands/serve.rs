@@ -1,6 +1,10 @@
 //! `lathe serve`: load registered model versions and answer predictions over
 //! HTTP (MLflow's scoring protocol, lathe's `/v1` API, Prometheus metrics);
-//! served aliases are polled and hot-swapped when they move.
+//! served aliases are polled and hot-swapped when they move. Every model is
+//! loaded before the port is bound, so the server never answers without one
+//! (`/ready` is 200 from its first request); until then a client's
+//! connection is refused. Prediction routes are bounded by
+//! `--max-concurrency`, `--max-queue` and `--request-timeout-ms`.
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
@@ -31,6 +35,16 @@ pub(crate) struct Args {
     /// alias's new version is loaded and swapped in); 0 turns checks off.
     #[arg(long, default_value_t = 5, value_name = "SECONDS")]
     poll_interval: u64,
+    /// Prediction requests scored at once [default: 4 × available cores].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_concurrency: Option<u32>,
+    /// Prediction requests that may wait for a slot; beyond it, 503 with Retry-After: 1.
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    max_queue: usize,
+    /// Milliseconds a prediction request may take, queueing included, before 504.
+    #[arg(long, default_value_t = 10_000, value_name = "MS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    request_timeout_ms: u64,
 }
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
@@ -61,7 +75,16 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!("lathe serve listening on http://{}", listener.local_addr()?);
     let served = lathe_serve::Served::new(models);
-    let app = served.router(lathe_serve::Options::default());
+    let defaults = lathe_serve::Options::default();
+    let options = lathe_serve::Options {
+        max_concurrency: args
+            .max_concurrency
+            .map_or(defaults.max_concurrency, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+        max_queue: args.max_queue,
+        request_timeout: Duration::from_millis(args.request_timeout_ms),
+        ..defaults
+    };
+    let app = served.router(options);
     let watcher = (args.poll_interval > 0).then(|| {
         let interval = Duration::from_secs(args.poll_interval);
         lathe_serve::watch::spawn(served, store, artifacts, interval)

@@ -76,7 +76,8 @@ fn serve_answers_for_the_quickstart_champion() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
-    let (_serving, addr) = start_serving(dir.path(), &[]);
+    let limits = ["--max-concurrency", "2", "--max-queue", "8", "--request-timeout-ms", "5000"];
+    let (_serving, addr) = start_serving(dir.path(), &limits);
 
     let body = first_row();
     let (status, head, text) = request(addr, "/invocations", &body).unwrap();
@@ -100,6 +101,13 @@ fn serve_answers_for_the_quickstart_champion() {
         .find(|l| l.starts_with("lathe_serve_requests_total{model=\"breast-cancer\",version="))
         .unwrap_or_else(|| panic!("no request counter in\n{metrics}"));
     assert!(requests.ends_with("} 2"), "{requests}");
+    for line in [
+        "lathe_serve_queue_depth 0",
+        "lathe_serve_rejected_total{reason=\"overload\"} 0",
+        "lathe_serve_rejected_total{reason=\"timeout\"} 0",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} not in\n{metrics}");
+    }
 }
 
 /// Runs `lathe ARGS...` to completion and returns its stdout; panics on failure.
