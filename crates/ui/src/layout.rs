@@ -97,9 +97,10 @@ impl Page {
 }
 
 /// Scripts and styles only from this origin: an injected `<script>` would not
-/// run even if a value escaped escaping.
+/// run even if a value escaped escaping. Frames only from this origin: the
+/// artifact page's `<iframe sandbox>` of an HTML report.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                   connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+                   connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 impl IntoResponse for Page {
     fn into_response(self) -> Response {

@@ -23,8 +23,11 @@
 //! (`layout::NAV`).
 //!
 //! ```no_run
-//! # async fn demo(store: std::sync::Arc<dyn lathe_store::Store>) {
-//! let app: axum::Router = lathe_ui::router(store);
+//! # async fn demo(
+//! #     store: std::sync::Arc<dyn lathe_store::Store>,
+//! #     artifacts: std::sync::Arc<dyn lathe_store::ArtifactStore>,
+//! # ) {
+//! let app: axum::Router = lathe_ui::router(store, artifacts);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await.unwrap();
 //! axum::serve(listener, app).await.unwrap();
 //! # }
@@ -41,14 +44,35 @@ mod params;
 
 use std::sync::Arc;
 
-use axum::{routing::get, Router};
-use lathe_store::Store;
+use axum::{extract::FromRef, routing::get, Router};
+use lathe_store::{ArtifactStore, Store};
 
 /// Most points a chart draws per series; longer histories are downsampled with LTTB.
 pub const MAX_CHART_POINTS: usize = 2000;
 
 /// The store every page reads.
 pub(crate) type Db = Arc<dyn Store>;
+/// Where the runs' artifacts are read (`mlflow-artifacts:` URIs resolve here).
+pub(crate) type Arts = Arc<dyn ArtifactStore>;
+
+/// What the pages read: the tracking store and the artifact store.
+#[derive(Clone)]
+pub(crate) struct Ui {
+    store: Db,
+    artifacts: Arts,
+}
+
+impl FromRef<Ui> for Db {
+    fn from_ref(ui: &Ui) -> Db {
+        ui.store.clone()
+    }
+}
+
+impl FromRef<Ui> for Arts {
+    fn from_ref(ui: &Ui) -> Arts {
+        ui.artifacts.clone()
+    }
+}
 
 /// The UI's pages and static files:
 ///
@@ -56,22 +80,30 @@ pub(crate) type Db = Arc<dyn Store>;
 /// |---|---|
 /// | `/`, `/experiments` | experiments: search by name or filter, sort, pages |
 /// | `/experiments/{id}` | an experiment's runs: filter, sort, columns, pages |
-/// | `/runs/{id}` | a run: params, metrics with charts, tags, datasets, lineage |
+/// | `/runs/{id}` | a run: params, metrics with charts, tags, datasets, lineage, artifact tree (`?path=` expands a directory) |
+/// | `/runs/{id}/artifacts?path=P` | one artifact previewed (text, JSON, CSV, images, sandboxed HTML) |
+/// | `/runs/{id}/artifact-raw?path=P` | its bytes, with `Content-Security-Policy: sandbox` |
 /// | `/compare?runs=a,b` | runs side by side: diff table, overlaid charts |
 /// | `/models` | registered models |
 /// | `/models/{name}` | a model: aliases, versions with their runs and datasets |
 /// | `/models/{name}/versions/{v}` | one version and its lineage |
 /// | `/static/{file}` | the embedded stylesheet, script and icon |
-pub fn router(store: Arc<dyn Store>) -> Router {
+///
+/// `artifacts` is the store behind `mlflow-artifacts:` URIs (what `lathe
+/// server --artifacts-destination` serves); runs stored elsewhere are listed
+/// with their URI only.
+pub fn router(store: Arc<dyn Store>, artifacts: Arc<dyn ArtifactStore>) -> Router {
     Router::new()
         .route("/", get(pages::experiments::list))
         .route("/experiments", get(pages::experiments::list))
         .route("/experiments/{id}", get(pages::experiment::show))
         .route("/runs/{id}", get(pages::run::show))
+        .route("/runs/{id}/artifacts", get(pages::artifacts::show))
+        .route("/runs/{id}/artifact-raw", get(pages::artifacts::raw))
         .route("/compare", get(pages::compare::show))
         .route("/models", get(pages::models::list))
         .route("/models/{name}", get(pages::models::show))
         .route("/models/{name}/versions/{version}", get(pages::models::version))
         .route("/static/{file}", get(assets::serve))
-        .with_state(store)
+        .with_state(Ui { store, artifacts })
 }

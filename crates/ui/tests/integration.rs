@@ -13,7 +13,9 @@ use axum::{
     Router,
 };
 use lathe_core::{Dataset, DatasetInput, Metric, Param, Tag};
-use lathe_store::{CreateModelVersion, CreateRun, Store, UpdateRun};
+use lathe_store::{
+    ArtifactStore, CreateModelVersion, CreateRun, LocalArtifactStore, Store, UpdateRun,
+};
 use tower::ServiceExt as _;
 
 const XSS: &str = "<script>alert('x')</script>";
@@ -132,7 +134,29 @@ async fn seed() -> Seeded {
             .unwrap();
     }
     store.set_registered_model_alias("breast-cancer", "champion", 2).await.unwrap();
-    let app = lathe_ui::router(store);
+    let artifacts = LocalArtifactStore::open(dir.path().join("artifacts")).unwrap();
+    let uri = store.get_run(&logistic).await.unwrap().info.artifact_uri;
+    let root = uri.strip_prefix("mlflow-artifacts:").unwrap().trim_start_matches('/');
+    let csv: String = std::iter::once("step,loss,note\n".to_string())
+        .chain((0..150).map(|i| format!("{i},{},\"a, b\"\n", 1.0 / f64::from(i + 1))))
+        .collect();
+    for (path, body) in [
+        ("model/MLmodel", b"flavors:\n  python_function: {}\n".to_vec()),
+        ("model/model.json", br#"{"coef":[1.5,-2],"name":"lr"}"#.to_vec()),
+        ("notes.txt", format!("watch out: {XSS}").into_bytes()),
+        ("metrics.csv", csv.into_bytes()),
+        ("plot.png", b"\x89PNG\r\n\x1a\nnot really".to_vec()),
+        ("plot.svg", format!("<svg xmlns=\"http://www.w3.org/2000/svg\">{XSS}</svg>").into_bytes()),
+        ("report.html", format!("<h1>Report</h1>{XSS}").into_bytes()),
+        ("model.pkl", vec![0x80, 0x04, 0x95]),
+        ("big.log", vec![b'x'; 1_100_000]),
+    ] {
+        artifacts
+            .put(&format!("{root}/{path}"), Box::pin(std::io::Cursor::new(body)))
+            .await
+            .unwrap();
+    }
+    let app = lathe_ui::router(store, Arc::new(artifacts));
     Seeded { _dir: dir, app, experiment_id, pipeline, baseline, logistic }
 }
 
@@ -377,4 +401,111 @@ async fn static_files_are_embedded_and_cacheable() {
         s.app.clone().oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
     let csp = response.headers()["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("script-src 'self'"), "{csp}");
+}
+
+async fn get_raw(app: &Router, uri: &str) -> axum::response::Response {
+    app.clone().oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap()
+}
+
+#[tokio::test]
+async fn artifacts_are_listed_and_previewed_escaped() {
+    let s = seed().await;
+    let run = format!("/runs/{}", s.logistic);
+    let (status, page) = get(&s.app, &run).await;
+    assert_eq!(status, StatusCode::OK);
+    has(
+        &page,
+        &[
+            "<h2 id=\"artifacts\">Artifacts</h2>",
+            &format!("href=\"{run}?path=model#artifacts\" aria-expanded=\"false\""),
+            "model/",
+            &format!("href=\"{run}/artifacts?path=notes.txt\">notes.txt</a>"),
+            "metrics.csv",
+        ],
+    );
+    assert!(!page.contains("MLmodel"), "the model directory is collapsed");
+    let (_, page) = get(&s.app, &format!("{run}?path=model")).await;
+    has(
+        &page,
+        &[
+            "aria-expanded=\"true\"",
+            &format!("href=\"{run}/artifacts?path=model%2FMLmodel\">MLmodel</a>"),
+            "model.json",
+        ],
+    );
+    no_injected_script(&page);
+    // The pipeline run has no artifacts.
+    let (_, page) = get(&s.app, &format!("/runs/{}", s.pipeline)).await;
+    has(&page, &["No artifacts."]);
+
+    let (status, page) = get(&s.app, &format!("{run}/artifacts?path=model/MLmodel")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    has(&page, &["python_function", "<h1>MLmodel</h1>", "Download"]);
+    let (_, page) = get(&s.app, &format!("{run}/artifacts?path=model/model.json")).await;
+    has(&page, &["&quot;coef&quot;: [\n", "&quot;name&quot;: &quot;lr&quot;"]);
+    let (_, page) = get(&s.app, &format!("{run}/artifacts?path=notes.txt")).await;
+    has(&page, &["watch out: &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"]);
+    no_injected_script(&page);
+    let (_, page) = get(&s.app, &format!("{run}/artifacts?path=metrics.csv")).await;
+    has(&page, &["<th scope=\"col\">loss</th>", "<td>a, b</td>", "<td>99</td>", "first 100 rows"]);
+    assert!(!page.contains("<td>100</td>"), "only 100 rows");
+    let (_, page) = get(&s.app, &format!("{run}/artifacts?path=big.log")).await;
+    has(&page, &["truncated"]);
+    assert!(page.len() < 1_100_000);
+    let (_, page) = get(&s.app, &format!("{run}/artifacts?path=model.pkl")).await;
+    has(&page, &["No preview", "artifact-raw?path=model.pkl&amp;download=1"]);
+    let (_, page) = get(&s.app, &format!("{run}/artifacts?path=report.html")).await;
+    has(&page, &["<iframe class=\"artifact-frame\" sandbox src=\""]);
+    no_injected_script(&page);
+    let (status, _) = get(&s.app, &format!("{run}/artifacts?path=model")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn raw_artifacts_are_sandboxed_with_their_type() {
+    let s = seed().await;
+    let run = format!("/runs/{}", s.logistic);
+    let (_, page) = get(&s.app, &format!("{run}/artifacts?path=plot.png")).await;
+    has(&page, &[&format!("<img class=\"artifact-img\" src=\"{run}/artifact-raw?path=plot.png\"")]);
+    for (path, kind) in [
+        ("plot.png", "image/png"),
+        ("plot.svg", "image/svg+xml"),
+        ("report.html", "text/html"),
+        ("notes.txt", "text/plain"),
+        ("model.pkl", "application/octet-stream"),
+    ] {
+        let response = get_raw(&s.app, &format!("{run}/artifact-raw?path={path}")).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let h = response.headers();
+        assert!(h["content-type"].to_str().unwrap().starts_with(kind), "{path}");
+        assert_eq!(h["content-security-policy"], "sandbox", "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        let attach = h["content-disposition"].to_str().unwrap().starts_with("attachment");
+        assert_eq!(attach, path == "model.pkl", "{path}");
+    }
+    let response = get_raw(&s.app, &format!("{run}/artifact-raw?path=plot.png")).await;
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    assert!(bytes.starts_with(b"\x89PNG"));
+}
+
+#[tokio::test]
+async fn bad_and_missing_artifact_paths_get_4xx_pages() {
+    let s = seed().await;
+    let run = format!("/runs/{}", s.logistic);
+    for bad in ["../x", "model/../../x", "%2e%2e%2fx", "%252e%252e%252fsecret", "/etc/passwd"] {
+        for page in ["artifacts", "artifact-raw"] {
+            let (status, body) = get(&s.app, &format!("{run}/{page}?path={bad}")).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{page} {bad}: {body}");
+            has(&body, &["Bad request", "Invalid artifact path"]);
+        }
+        let (status, _) = get(&s.app, &format!("{run}?path={bad}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "run page {bad}");
+    }
+    for page in ["artifacts", "artifact-raw"] {
+        let (status, body) = get(&s.app, &format!("{run}/{page}?path=nope.txt")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{page}: {body}");
+        has(&body, &["<h1>Not found</h1>"]);
+    }
+    let (status, _) = get(&s.app, "/runs/0123456789abcdef0123456789abcdef/artifacts?path=a").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

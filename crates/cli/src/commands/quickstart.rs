@@ -102,8 +102,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "  MLFLOW_TRACKING_URI=http://{shown} python -c \"import mlflow; print(mlflow.search_runs(experiment_names=['{EXPERIMENT}']))\""
     ))?;
     next_steps(&outcome, &uri)?;
-    let state = AppState { store: store.clone(), artifacts };
-    let app = lathe_server::app(state).merge(lathe_ui::router(store));
+    let state = AppState { store: store.clone(), artifacts: artifacts.clone() };
+    let app = lathe_server::app(state).merge(lathe_ui::router(store, artifacts));
     lathe_server::serve_router(listener, app, super::server::shutdown_signal()).await?;
     Ok(())
 }

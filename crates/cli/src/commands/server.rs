@@ -42,8 +42,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         tracking_uri::redact(&args.backend_store_uri),
         artifacts.root().display()
     );
-    let state = AppState { store: store.clone(), artifacts: Arc::new(artifacts) };
-    let app = lathe_server::app(state).merge(lathe_ui::router(store));
+    let artifacts: Arc<dyn lathe_store::ArtifactStore> = Arc::new(artifacts);
+    let state = AppState { store: store.clone(), artifacts: artifacts.clone() };
+    let app = lathe_server::app(state).merge(lathe_ui::router(store, artifacts));
     lathe_server::serve_router(listener, app, shutdown_signal()).await?;
     Ok(())
 }

@@ -175,6 +175,10 @@ fn every_page_type_works_in_headless_chromium() {
         {"name": "13-huge-page", "status": 400,
          "path": format!("/experiments/{exp_id}?max_results=1000000000"),
          "expect": ["max_results", "1 to 1000"]},
+        {"name": "14-run-artifacts", "path": format!("/runs/{logistic}?path=model"),
+         "expect": ["Artifacts", "model/", "MLmodel", "model.json"]},
+        {"name": "15-artifact-mlmodel", "path": format!("/runs/{logistic}/artifacts?path=model/MLmodel"),
+         "dark": true, "expect": ["MLmodel", "flavors", "Download"]},
     ]);
     let shots = tmp.path().join("screenshots");
     let config = json!({

@@ -1,6 +1,7 @@
 //! The pages, one module per resource, and the pieces they share: sortable
 //! column headers, pagers, search forms, status badges, tag helpers.
 
+pub(crate) mod artifacts;
 pub(crate) mod compare;
 pub(crate) mod experiment;
 pub(crate) mod experiments;

@@ -1,7 +1,7 @@
 //! `/runs/{id}`: one run: what it is, where it came from (parent pipeline
 //! run, datasets with their digests), what came of it (child runs, model
 //! versions registered from it), its metrics as a table and as charts over
-//! steps, its params and tags.
+//! steps, its artifacts (see `artifacts.rs`), its params and tags.
 
 use std::fmt::Write as _;
 
@@ -18,15 +18,20 @@ use crate::{
     error::UiResult,
     html::{a, duration, esc, filter_string, kv_table, num_cell, time_el, Link},
     layout::{Nav, Page},
-    params::Segs,
-    Db,
+    params::{Params, Segs},
+    Arts, Db,
 };
 
 /// Most child runs and model versions listed on a run page.
 const MAX_LINKED: usize = 100;
 
 /// `GET /runs/{id}`.
-pub(crate) async fn show(State(store): State<Db>, Segs(segs): Segs) -> UiResult<Page> {
+pub(crate) async fn show(
+    State(store): State<Db>,
+    State(artifacts): State<Arts>,
+    Segs(segs): Segs,
+    params: Params,
+) -> UiResult<Page> {
     let id = segs.first().cloned().unwrap_or_default();
     let run = store.get_run(&id).await?;
     let exp = store.get_experiment(&run.info.experiment_id).await?;
@@ -37,6 +42,7 @@ pub(crate) async fn show(State(store): State<Db>, Segs(segs): Segs) -> UiResult<
     overview(&mut out, &run);
     lineage(&mut out, store.as_ref(), &run).await?;
     metrics(&mut out, store.as_ref(), &run).await?;
+    super::artifacts::section(&mut out, artifacts.as_ref(), &run, params.get("path")).await?;
 
     out.push_str("<section aria-labelledby=\"params\"><h2 id=\"params\">Params</h2>");
     let mut params: Vec<(&str, &str)> =
