@@ -44,6 +44,7 @@
 mod column;
 mod correction;
 mod error;
+pub mod html;
 mod method;
 pub mod profile;
 mod report;

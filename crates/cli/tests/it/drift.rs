@@ -296,3 +296,41 @@ fn type_flags_overrides_and_json_on_stdout() {
     assert!(table.starts_with("column  type  method"), "{table}");
     assert!(table.contains("dataset drift: "), "{table}");
 }
+
+#[test]
+fn html_report_is_self_contained_and_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = |shift: usize| -> String {
+        let mut s = String::from("<b>x</b>,plain,colour\n");
+        for i in 0..300 {
+            s.push_str(&format!("{},{},c{}\n", (i * 7 + shift) % 50, i % 13, (i + shift) % 4));
+        }
+        s
+    };
+    let reference = csv(dir.path(), "r.csv", &rows(0));
+    let current = csv(dir.path(), "c.csv", &rows(9));
+    let html = dir.path().join("report.html");
+    let out = lathe()
+        .args(["monitor", "drift", "--reference"])
+        .arg(&reference)
+        .arg("--current")
+        .arg(&current)
+        .arg("--categorical")
+        .arg("colour")
+        .arg("--html")
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{}", &page[..page.len().min(200)]);
+    for name in ["&lt;b&gt;x&lt;/b&gt;", "plain", "colour"] {
+        assert!(page.contains(name), "{name} missing");
+    }
+    assert!(!page.contains("<b>x</b>"), "the column name is not escaped");
+    assert_eq!(page.matches("<svg").count(), 3, "one plot per column");
+    let rest = page.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+    assert!(!rest.contains("http://") && !rest.contains("https://"), "external URL in the page");
+    assert!(!rest.contains("<script") && !rest.contains("<link") && !rest.contains("src="));
+    assert!(page.contains("Dataset drift") || page.contains("No dataset drift"));
+}

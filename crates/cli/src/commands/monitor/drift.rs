@@ -1,10 +1,14 @@
 //! `lathe monitor drift --reference REF.csv --current CUR.csv`: one drift test
-//! per column, a terminal table and the dataset verdict, optionally the JSON report.
+//! per column, a terminal table and the dataset verdict, optionally the JSON
+//! report and a self-contained HTML report.
 
 use std::{collections::HashMap, path::PathBuf, time::Instant};
 
 use anyhow::{bail, Context};
-use lathe_monitor::{ColumnKind, ColumnTest, DriftOptions, DriftReport, Method, Mode};
+use lathe_monitor::{
+    html::{self, Distribution, HtmlContext},
+    ColumnKind, ColumnTest, DriftOptions, DriftReport, Method, Mode,
+};
 
 use super::csv_columns;
 use crate::output;
@@ -20,6 +24,9 @@ pub(crate) struct Args {
     /// Also write the report as JSON to this file ("-" for stdout instead of the table).
     #[arg(long, value_name = "OUT.json")]
     json: Option<PathBuf>,
+    /// Also write a self-contained HTML report (inline CSS and SVG, no network) to this file.
+    #[arg(long, value_name = "OUT.html")]
+    html: Option<PathBuf>,
     /// `evidently`: Evidently 0.7's default tests, thresholds and rules.
     /// `corrected`: two-sample chi-squared and Benjamini–Hochberg over the p-value tests.
     #[arg(long, value_enum, default_value_t = ModeArg::Evidently)]
@@ -58,6 +65,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     let data = csv_columns::read_pairs(&args.reference, &args.current, &declared)?;
     let read = started.elapsed();
+    // The plots need the columns, which the report consumes: take them first.
+    let plots: Option<Vec<Distribution>> =
+        args.html.as_ref().map(|_| data.pairs.iter().map(Distribution::of).collect());
     let report = DriftReport::compute(data.pairs, &options)?;
     tracing::info!(
         read_s = read.as_secs_f64(),
@@ -66,6 +76,20 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         current_rows = data.current_rows,
         "drift report computed"
     );
+    if let (Some(path), Some(plots)) = (&args.html, &plots) {
+        let name = |p: &PathBuf| {
+            p.file_name()
+                .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+        };
+        let context = HtmlContext {
+            reference_name: name(&args.reference),
+            current_name: name(&args.current),
+            reference_rows: data.reference_rows,
+            current_rows: data.current_rows,
+        };
+        std::fs::write(path, html::render(&report, plots, &context))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     let json = serde_json::to_string_pretty(&report)?;
     match &args.json {
         Some(p) if p.as_os_str() == "-" => return output::line(&json),
