@@ -12,7 +12,8 @@ use crate::tracking_uri;
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Metadata store: sqlite:///PATH (default) or postgresql://USER@HOST:PORT/DB.
-    #[arg(long, default_value = tracking_uri::DEFAULT_TRACKING_URI)]
+    /// Also read from LATHE_BACKEND_STORE_URI, so a password need not appear on the command line.
+    #[arg(long, env = "LATHE_BACKEND_STORE_URI", default_value = tracking_uri::DEFAULT_TRACKING_URI, hide_env_values = true)]
     backend_store_uri: String,
     /// Directory that holds proxied artifacts (`mlflow-artifacts:/`).
     #[arg(long, default_value = "./mlartifacts")]
