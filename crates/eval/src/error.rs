@@ -47,6 +47,14 @@ pub enum Error {
         /// The metric.
         what: &'static str,
     },
+    /// A setting or an input that makes a computation impossible.
+    #[error("{what}: {reason}")]
+    InvalidConfig {
+        /// The computation.
+        what: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// `Result` with [`Error`].

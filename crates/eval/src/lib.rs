@@ -5,6 +5,8 @@
 //! scikit-learn's definition, edge cases included, and is tested against
 //! values scikit-learn computed on the same inputs
 //! (`test_data/binary_reference.json`, made by `test_data/make_reference.py`).
+//! Comparing two models on the same rows: [`paired_bootstrap`] and the
+//! champion/challenger [`gate`].
 //!
 //! ```
 //! use lathe_eval::{roc_auc, BinaryMetrics};
@@ -16,11 +18,15 @@
 //! ```
 
 mod classification;
+mod compare;
 mod error;
 
 pub use classification::{
     accuracy, confusion, f1, log_loss, precision, predict_labels, recall, roc_auc, BinaryMetrics,
     Confusion,
+};
+pub use compare::{
+    bootstrap_indices, gate, paired_bootstrap, BootstrapConfig, Decision, Metric, PairedDiff,
 };
 pub use error::{Error, Result};
 

@@ -131,7 +131,7 @@ fn summary(o: &Outcome, uri: &str, dir: &Path) -> anyhow::Result<()> {
                 format!(
                     "v{}{}",
                     c.version,
-                    if i == o.champion { format!(" @{CHAMPION}") } else { String::new() }
+                    if o.champion == Some(i) { format!(" @{CHAMPION}") } else { String::new() }
                 ),
                 format!("{:.4}", m.accuracy),
                 format!("{:.4}", m.f1),
@@ -142,22 +142,30 @@ fn summary(o: &Outcome, uri: &str, dir: &Path) -> anyhow::Result<()> {
         })
         .collect();
     output::table(&["MODEL", "VERSION", "ACCURACY", "F1", "ROC AUC", "LOG LOSS", "RUN ID"], &rows)?;
-    let best = &o.candidates[o.champion];
-    let others: Vec<String> = o
-        .candidates
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != o.champion)
-        .map(|(_, c)| format!("{:.4} for {}", c.metrics.roc_auc, c.run_name))
-        .collect();
+    let ch = &o.candidates[o.gate.challenger];
+    let d = &o.gate.decision;
     output::line("")?;
     output::line(&format!(
-        "champion: {MODEL_NAME} v{} ({}), the best test ROC AUC: {:.4} vs {} (metrics on the {} held-out rows)",
-        best.version,
-        best.run_name,
-        best.metrics.roc_auc,
-        others.join(", "),
-        o.test_rows
+        "gate: {} v{} (test ROC AUC {:.4}) vs {}: difference {:+.4}, {:.0}% CI [{:+.4}, {:+.4}], \
+         B={} paired bootstrap resamples of the {} held-out rows -> {} ({})",
+        ch.run_name,
+        ch.version,
+        ch.metrics.roc_auc,
+        o.gate.incumbent,
+        d.diff.observed,
+        100.0 * d.diff.level,
+        d.diff.ci_low,
+        d.diff.ci_high,
+        d.diff.resamples,
+        o.test_rows,
+        pipeline::gate_word(d),
+        d.reason
+    ))?;
+    output::line(&format!(
+        "champion: {MODEL_NAME} v{} ({}){}",
+        o.champion_version,
+        o.champion_name,
+        if o.champion.is_some() { ", from this run" } else { ", unchanged" }
     ))?;
     output::line(&format!(
         "recorded in {uri} (experiment '{EXPERIMENT}', id {}), artifacts in {}",

@@ -47,6 +47,8 @@ fn quickstart_records_the_lifecycle_and_runs_again() {
     let dir = tmp.path().join("qs");
     let stdout = quickstart(&dir);
     assert!(stdout.contains("champion: breast-cancer v2 (logistic-regression)"), "{stdout}");
+    assert!(stdout.contains("vs baseline-majority v1 (baseline)"), "{stdout}");
+    assert!(stdout.contains("-> promoted"), "{stdout}");
     assert!(stdout.contains("lathe runs list --tracking-uri sqlite:///"), "{stdout}");
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
@@ -162,11 +164,29 @@ fn quickstart_records_the_lifecycle_and_runs_again() {
             champion.description
         );
         assert!(champion.tags.iter().any(|t| t.key == "lathe.compared_with"));
+        // The gate's decision: the logistic regression beat the baseline significantly.
+        let gate = |key: &str| {
+            champion.tags.iter().find(|t| t.key == key).map(|t| t.value.clone()).unwrap()
+        };
+        assert_eq!(gate("lathe.gate.decision"), "promoted");
+        assert_eq!(gate("lathe.gate.resamples"), "2000");
+        let num = |key: &str| gate(key).parse::<f64>().unwrap();
+        assert!(num("lathe.gate.diff") > 0.4, "{}", gate("lathe.gate.diff"));
+        assert!(num("lathe.gate.ci_low") > 0.0, "{}", gate("lathe.gate.ci_low"));
+        assert!(num("lathe.gate.ci_high") >= num("lathe.gate.diff"));
     });
 
-    // Again, in the same directory: new runs and versions, the alias moves on.
+    // Again, in the same directory: new runs and versions, but the new
+    // logistic regression (v4) is the same model as the champion (v2), so the
+    // gate keeps v2: a challenger that is not significantly better never moves
+    // the alias (before the gate the alias moved to v4 unconditionally).
     let stdout = quickstart(&dir);
-    assert!(stdout.contains("champion: breast-cancer v4 (logistic-regression)"), "{stdout}");
+    assert!(
+        stdout.contains("champion: breast-cancer v2 (logistic-regression), unchanged"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("vs logistic-regression v2 (@champion)"), "{stdout}");
+    assert!(stdout.contains("-> kept"), "{stdout}");
     runtime.block_on(async {
         let store =
             lathe_store_sqlite::open(&dir.join("lathe.db"), "mlflow-artifacts:/").await.unwrap();
@@ -174,7 +194,19 @@ fn quickstart_records_the_lifecycle_and_runs_again() {
         let runs = runs_by_name(&store, &exp.experiment_id).await;
         assert_eq!(runs.values().map(Vec::len).sum::<usize>(), 8);
         let champion = store.get_model_version_by_alias("breast-cancer", "champion").await.unwrap();
-        assert_eq!(champion.version, 4);
-        assert_eq!(champion.run_id, runs["logistic-regression"][0].info.run_id);
+        assert_eq!(champion.version, 2);
+        let first_logistic = runs["logistic-regression"].iter().min_by_key(|r| r.info.start_time);
+        assert_eq!(champion.run_id, first_logistic.unwrap().info.run_id);
+        let challenger = store.get_model_version("breast-cancer", 4).await.unwrap();
+        let gate = |key: &str| {
+            challenger.tags.iter().find(|t| t.key == key).map(|t| t.value.clone()).unwrap()
+        };
+        assert_eq!(gate("lathe.gate.decision"), "kept");
+        assert_eq!(gate("lathe.gate.incumbent"), "logistic-regression v2 (@champion)");
+        let ci =
+            (gate("lathe.gate.ci_low").parse::<f64>(), gate("lathe.gate.ci_high").parse::<f64>());
+        let (Ok(low), Ok(high)) = ci else { panic!("{ci:?}") };
+        assert!(low <= 0.0 && high >= 0.0, "the interval of identical models contains 0");
+        assert!(challenger.description.starts_with("Not promoted:"), "{}", challenger.description);
     });
 }

@@ -1,6 +1,9 @@
 //! The quickstart's steps on the embedded data: profile, split, train a
 //! baseline and a logistic regression under one parent run, evaluate both on
-//! the held-out rows, register both and make the better one `champion`.
+//! the held-out rows, register both, and move `champion` to the better new
+//! one only when the champion/challenger gate ([`lathe_eval::gate`]: paired
+//! bootstrap of the test ROC AUC difference) says it beats the current
+//! champion (or, on a fresh store, the baseline).
 //!
 //! Synchronous on purpose: it runs on a blocking thread and reaches the
 //! store through [`Tracker`] (see `tracker.rs` for why that is safe).
@@ -9,7 +12,7 @@ use anyhow::Context;
 use lathe_core::{
     now_millis, Dataset as DatasetRecord, DatasetInput, LifecycleStage, RunRecorder, Tag,
 };
-use lathe_eval::BinaryMetrics;
+use lathe_eval::{BinaryMetrics, BootstrapConfig, Decision};
 use lathe_store::{CreateModelVersion, StoreError};
 use lathe_train::{
     stratified_split, Dataset, Learner, LogisticRegression, MajorityClass, MlmodelInfo, Model,
@@ -46,8 +49,24 @@ pub(crate) struct Outcome {
     pub(crate) test_rows: usize,
     pub(crate) seed: u64,
     pub(crate) candidates: Vec<Candidate>,
-    /// Index into `candidates`.
-    pub(crate) champion: usize,
+    /// Index into `candidates` of the champion when it is one of this run's.
+    pub(crate) champion: Option<usize>,
+    /// The version the `champion` alias points at after this run.
+    pub(crate) champion_version: i64,
+    /// The run name of that version.
+    pub(crate) champion_name: String,
+    /// The gate's decision on this run's best candidate.
+    pub(crate) gate: Gate,
+}
+
+/// The champion/challenger comparison of one quickstart run.
+pub(crate) struct Gate {
+    /// Index into `candidates` of the challenger.
+    pub(crate) challenger: usize,
+    /// What it was compared with, e.g. `logistic-regression v2 (@champion)`.
+    pub(crate) incumbent: String,
+    /// The gate's decision.
+    pub(crate) decision: Decision,
 }
 
 /// One trained and registered model.
@@ -56,6 +75,8 @@ pub(crate) struct Candidate {
     pub(crate) run_id: String,
     pub(crate) version: i64,
     pub(crate) metrics: BinaryMetrics,
+    /// Probabilities on the test split, for the gate.
+    proba: Vec<f64>,
     /// Reference profile of the training split and the model's predictions on it.
     profile: lathe_monitor::ReferenceProfile,
 }
@@ -115,17 +136,31 @@ pub(crate) fn run(tracker: &Tracker) -> anyhow::Result<Outcome> {
     candidates.push(logistic);
 
     let step = progress.step("registering models");
-    let champion = register(tracker, &mut candidates)?;
-    let best = &candidates[champion];
+    let registered = register(tracker, &mut candidates, &test)?;
+    let best = &candidates[registered.gate.challenger];
+    let decision = &registered.gate.decision;
     parent.set_tags(&[
-        Tag::new("lathe.champion_run_id", best.run_id.clone()),
-        Tag::new("lathe.champion_version", best.version.to_string()),
+        Tag::new("lathe.champion_version", registered.champion_version.to_string()),
+        Tag::new("lathe.gate.decision", gate_word(decision)),
+        Tag::new("lathe.gate.reason", decision.reason.clone()),
     ])?;
-    parent.log_values(&[("best_test_roc_auc", best.metrics.roc_auc)])?;
+    parent.log_values(&[
+        ("best_test_roc_auc", best.metrics.roc_auc),
+        ("gate_diff", decision.diff.observed),
+        ("gate_ci_low", decision.diff.ci_low),
+        ("gate_ci_high", decision.diff.ci_high),
+    ])?;
     parent.finish()?;
     step.done(format!(
-        "registered {MODEL_NAME} v{}: @{CHAMPION} ({})",
-        best.version, best.run_name
+        "registered {MODEL_NAME} v{}..v{}: @{CHAMPION} is v{} ({}); gate {} {} v{} vs {}",
+        candidates[0].version,
+        candidates[candidates.len() - 1].version,
+        registered.champion_version,
+        registered.champion_name,
+        gate_word(decision),
+        best.run_name,
+        best.version,
+        registered.gate.incumbent,
     ));
 
     Ok(Outcome {
@@ -136,8 +171,11 @@ pub(crate) fn run(tracker: &Tracker) -> anyhow::Result<Outcome> {
         train_rows: train.n_rows(),
         test_rows: test.n_rows(),
         seed: SEED,
+        champion: registered.champion,
+        champion_version: registered.champion_version,
+        champion_name: registered.champion_name,
+        gate: registered.gate,
         candidates,
-        champion,
     })
 }
 
@@ -275,7 +313,7 @@ impl TrainContext<'_> {
         let run_id = run.run_id().to_string();
         run.finish()?;
         let profile = reference_profile(train, model.predict_proba(train)?)?;
-        Ok(Candidate { run_name, run_id, version: 0, metrics, profile })
+        Ok(Candidate { run_name, run_id, version: 0, metrics, proba, profile })
     }
 }
 
@@ -319,10 +357,66 @@ fn log_model(run: &mut StoreRecorder<'_>, model: &Model) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Registers every candidate as a version of [`MODEL_NAME`], points
-/// [`CHAMPION`] at the one with the best test ROC AUC (lower log loss breaks
-/// a tie) and writes the comparison on the versions. Returns the champion's index.
-fn register(tracker: &Tracker, candidates: &mut [Candidate]) -> anyhow::Result<usize> {
+/// `promoted` or `kept`, for tags and the summary.
+pub(crate) fn gate_word(decision: &Decision) -> &'static str {
+    if decision.promote {
+        "promoted"
+    } else {
+        "kept"
+    }
+}
+
+/// What [`register`] decided.
+struct Registered {
+    champion: Option<usize>,
+    champion_version: i64,
+    champion_name: String,
+    gate: Gate,
+}
+
+/// The gate's metric: ROC AUC, NaN where it is undefined (one class in a resample).
+fn roc_auc(y_true: &[u8], y_score: &[f64]) -> f64 {
+    lathe_eval::roc_auc(y_true, y_score).unwrap_or(f64::NAN)
+}
+
+/// The version the `champion` alias points at, with its run name and its
+/// probabilities on `test` recomputed from its stored `model/model.json`.
+fn current_champion(
+    tracker: &Tracker,
+    test: &Dataset,
+) -> anyhow::Result<Option<(i64, String, Vec<f64>)>> {
+    let store = tracker.store();
+    let model = tracker.block(store.get_registered_model(MODEL_NAME))?;
+    let Some(&(_, number)) = model.aliases.iter().find(|(alias, _)| alias == CHAMPION) else {
+        return Ok(None);
+    };
+    let version = tracker
+        .block(store.get_model_version(MODEL_NAME, number))
+        .context("cannot look up the current champion")?;
+    let name = (version.tags.iter().find(|t| t.key == "lathe.run_name"))
+        .map_or_else(|| format!("run {}", version.run_id), |t| t.value.clone());
+    let text = tracker.read_run_artifact(&version.run_id, "model/model.json")?;
+    let model = Model::from_json(std::str::from_utf8(&text)?).with_context(|| {
+        format!("cannot read the model of the current champion {MODEL_NAME} v{}", version.version)
+    })?;
+    let proba = model.predict_proba(test)?;
+    Ok(Some((version.version, name, proba)))
+}
+
+/// Registers every candidate as a version of [`MODEL_NAME`] and runs the
+/// champion/challenger gate: the challenger is this run's best candidate by
+/// test ROC AUC (lower log loss breaks a tie), the incumbent is the current
+/// [`CHAMPION`] (its predictions recomputed from its stored model), or on a
+/// fresh store this run's baseline. [`CHAMPION`] moves to the challenger only
+/// when [`lathe_eval::gate`] promotes it (margin 0, 95% paired bootstrap
+/// interval of the ROC AUC difference above 0); on a fresh store a refused
+/// challenger leaves the baseline as champion. The decision is written on the
+/// challenger's version (description and `lathe.gate.*` tags).
+fn register(
+    tracker: &Tracker,
+    candidates: &mut [Candidate],
+    test: &Dataset,
+) -> anyhow::Result<Registered> {
     let store = tracker.store();
     match tracker.block(store.get_registered_model(MODEL_NAME)) {
         Ok(_) => {}
@@ -333,6 +427,7 @@ fn register(tracker: &Tracker, candidates: &mut [Candidate]) -> anyhow::Result<u
         }
         Err(e) => return Err(e).context("cannot look up the registered model"),
     }
+    let current = current_champion(tracker, test)?;
     for c in candidates.iter_mut() {
         let version = tracker.block(store.create_model_version(CreateModelVersion {
             name: MODEL_NAME.to_string(),
@@ -349,13 +444,31 @@ fn register(tracker: &Tracker, candidates: &mut [Candidate]) -> anyhow::Result<u
         let (store, artifacts) = (tracker.store(), tracker.artifacts());
         tracker.block(store_profile(store, artifacts, MODEL_NAME, c.version, &c.profile))?;
     }
-    let champion = (0..candidates.len())
+    let challenger = (0..candidates.len())
         .max_by(|&a, &b| {
             let (a, b) = (&candidates[a].metrics, &candidates[b].metrics);
             a.roc_auc.total_cmp(&b.roc_auc).then(b.log_loss.total_cmp(&a.log_loss))
         })
         .context("no model was trained")?;
-    let best = &candidates[champion];
+    let baseline = &candidates[0];
+    let (incumbent, incumbent_proba) = match &current {
+        Some((v, name, proba)) => (format!("{name} v{v} (@{CHAMPION})"), proba.as_slice()),
+        None => (
+            format!("{} v{} (baseline)", baseline.run_name, baseline.version),
+            baseline.proba.as_slice(),
+        ),
+    };
+    let config = BootstrapConfig { seed: SEED, ..BootstrapConfig::default() };
+    let ch = &candidates[challenger];
+    let decision =
+        lathe_eval::gate(test.labels(), &ch.proba, incumbent_proba, roc_auc, true, 0.0, &config)
+            .context("cannot compare the challenger with the champion")?;
+    let (champion, champion_version, champion_name) = match (&current, decision.promote) {
+        (_, true) => (Some(challenger), ch.version, ch.run_name.to_string()),
+        (Some((v, name, _)), false) => (None, *v, name.clone()),
+        (None, false) => (Some(0), baseline.version, baseline.run_name.to_string()),
+    };
+    let rows = test.n_rows();
     for (i, c) in candidates.iter().enumerate() {
         let others: Vec<String> = candidates
             .iter()
@@ -363,23 +476,53 @@ fn register(tracker: &Tracker, candidates: &mut [Candidate]) -> anyhow::Result<u
             .filter(|(j, _)| *j != i)
             .map(|(_, o)| format!("{} v{} ({:.4})", o.run_name, o.version, o.metrics.roc_auc))
             .collect();
-        let description = if i == champion {
+        let auc = c.metrics.roc_auc;
+        let description = if i == challenger && decision.promote {
             format!(
-                "Champion: test ROC AUC {:.4} on {} held-out rows, best of this quickstart; beat {}.",
-                c.metrics.roc_auc,
-                c.metrics.confusion.total(),
-                others.join(", ")
+                "Champion: test ROC AUC {auc:.4} on {rows} held-out rows; the gate promoted it \
+                 over {incumbent}: {}.",
+                decision.reason
+            )
+        } else if i == challenger {
+            format!(
+                "Not promoted: test ROC AUC {auc:.4} on {rows} held-out rows; the gate kept \
+                 {champion_name} v{champion_version}: {}.",
+                decision.reason
+            )
+        } else if champion == Some(i) {
+            format!(
+                "Champion: test ROC AUC {auc:.4} on {rows} held-out rows, the baseline of a fresh \
+                 registry; {} v{} did not pass the gate: {}.",
+                ch.run_name, ch.version, decision.reason
             )
         } else {
             format!(
-                "Not promoted: test ROC AUC {:.4} is below the champion {} v{} ({:.4}).",
-                c.metrics.roc_auc, best.run_name, best.version, best.metrics.roc_auc
+                "Not promoted: test ROC AUC {auc:.4}, not this run's best; the champion is \
+                 {champion_name} v{champion_version}."
             )
         };
         tracker.block(store.update_model_version(MODEL_NAME, c.version, &description))?;
         let compared = Tag::new("lathe.compared_with", others.join(", "));
         tracker.block(store.set_model_version_tag(MODEL_NAME, c.version, &compared))?;
     }
-    tracker.block(store.set_registered_model_alias(MODEL_NAME, CHAMPION, best.version))?;
-    Ok(champion)
+    let d = &decision.diff;
+    for tag in [
+        Tag::new("lathe.gate.decision", gate_word(&decision)),
+        Tag::new("lathe.gate.reason", decision.reason.clone()),
+        Tag::new("lathe.gate.metric", "test_roc_auc"),
+        Tag::new("lathe.gate.incumbent", incumbent.clone()),
+        Tag::new("lathe.gate.diff", format!("{:.6}", d.observed)),
+        Tag::new("lathe.gate.ci_low", format!("{:.6}", d.ci_low)),
+        Tag::new("lathe.gate.ci_high", format!("{:.6}", d.ci_high)),
+        Tag::new("lathe.gate.resamples", d.resamples.to_string()),
+    ] {
+        tracker.block(store.set_model_version_tag(MODEL_NAME, ch.version, &tag))?;
+    }
+    tracker.block(store.set_registered_model_alias(MODEL_NAME, CHAMPION, champion_version))?;
+    Ok(Registered {
+        champion,
+        champion_version,
+        champion_name,
+        gate: Gate { challenger, incumbent, decision },
+    })
 }

@@ -64,6 +64,24 @@ impl Tracker {
         self.artifacts.as_ref()
     }
 
+    /// The bytes of the artifact at `path` (relative to the run's artifact
+    /// root) of a run whose artifacts live under `mlflow-artifacts:/`.
+    pub(crate) fn read_run_artifact(&self, run_id: &str, path: &str) -> anyhow::Result<Vec<u8>> {
+        use tokio::io::AsyncReadExt;
+        let run = self.block(self.store.get_run(run_id))?;
+        let uri = &run.info.artifact_uri;
+        let prefix = proxied_path(uri)
+            .with_context(|| format!("run {run_id} stores its artifacts at {uri}, not here"))?;
+        let full = format!("{prefix}/{}", path.trim_start_matches('/'));
+        let mut bytes = Vec::new();
+        self.block(async {
+            let (mut stream, _) = self.artifacts.get(&full).await?;
+            stream.read_to_end(&mut bytes).await.map_err(anyhow::Error::from)
+        })
+        .with_context(|| format!("cannot read {path} of run {run_id}"))?;
+        Ok(bytes)
+    }
+
     /// Starts a run; `tags` come on top of the source, user and version tags.
     pub(crate) fn start_run(
         &self,
