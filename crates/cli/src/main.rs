@@ -36,6 +36,8 @@ enum Command {
     /// List and inspect registered models; move aliases.
     #[command(subcommand)]
     Models(commands::models::Command),
+    /// Move a model's alias (default champion) back to its previous version.
+    Rollback(commands::models::RollbackArgs),
     /// Monitor models and data: drift between datasets.
     #[command(subcommand)]
     Monitor(commands::monitor::Command),
@@ -68,6 +70,7 @@ fn main() -> std::process::ExitCode {
             Command::Experiments(cmd) => commands::experiments::run(cmd).await,
             Command::Runs(cmd) => commands::runs::run(cmd).await,
             Command::Models(cmd) => commands::models::run(cmd).await,
+            Command::Rollback(args) => commands::models::rollback(args).await,
             Command::Monitor(cmd) => commands::monitor::run(cmd).await,
         }
     });

@@ -1,6 +1,8 @@
-//! `lathe models list|show|alias`.
+//! `lathe models list|show|alias` and `lathe rollback`.
 
-use lathe_store::SearchQuery;
+use anyhow::Context;
+use lathe_core::Tag;
+use lathe_store::{SearchQuery, Store, StoreError};
 
 use super::TrackingArgs;
 use crate::{output, tracking_uri};
@@ -107,8 +109,103 @@ pub(crate) async fn run(cmd: Command) -> anyhow::Result<()> {
         }
         Command::Alias { tracking, name, alias, model_version: version } => {
             let store = tracking_uri::open(&tracking.tracking_uri).await?;
-            store.set_registered_model_alias(&name, &alias, version).await?;
+            move_alias(store.as_ref(), &name, &alias, version).await?;
             output::line(&format!("{name}@{alias} -> version {version}"))
         }
     }
+}
+
+/// The tag on a version that names the version `alias` pointed at before
+/// lathe moved it there.
+fn previous_key(alias: &str) -> String {
+    format!("lathe.previous.{alias}")
+}
+
+/// Points `alias` of `name` at `version` and records on `version` the tag
+/// `lathe.previous.<alias>` = the version the alias pointed at before (the
+/// tag is removed when there was none). Re-pointing an alias at its current
+/// target leaves the tags alone.
+pub(crate) async fn move_alias(
+    store: &dyn Store,
+    name: &str,
+    alias: &str,
+    version: i64,
+) -> anyhow::Result<()> {
+    let model = store.get_registered_model(name).await?;
+    let before = model.aliases.iter().find(|(a, _)| a == alias).map(|&(_, v)| v);
+    if before == Some(version) {
+        return Ok(());
+    }
+    // Fails plainly (before anything is written) when the version is missing.
+    store.get_model_version(name, version).await?;
+    let key = previous_key(alias);
+    match before {
+        Some(previous) => {
+            let tag = Tag::new(key, previous.to_string());
+            store.set_model_version_tag(name, version, &tag).await?;
+        }
+        None => match store.delete_model_version_tag(name, version, &key).await {
+            Ok(()) | Err(StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        },
+    }
+    store.set_registered_model_alias(name, alias, version).await?;
+    Ok(())
+}
+
+/// `lathe rollback NAME`: move an alias back to the version it pointed at
+/// before lathe last moved it.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RollbackArgs {
+    #[command(flatten)]
+    tracking: TrackingArgs,
+    /// Registered model name.
+    name: String,
+    /// The alias to move back.
+    #[arg(long, default_value = "champion")]
+    alias: String,
+}
+
+/// Moves the alias back to its recorded previous version and records
+/// `lathe.rolled_back_from.<alias>` on the restored version (not
+/// `lathe.previous.<alias>`, so a second rollback does not undo the first).
+pub(crate) async fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
+    let RollbackArgs { tracking, name, alias } = args;
+    let store = tracking_uri::open(&tracking.tracking_uri).await?;
+    let model = store
+        .get_registered_model(&name)
+        .await
+        .with_context(|| format!("cannot roll back {name}@{alias}"))?;
+    let Some(&(_, current)) = model.aliases.iter().find(|(a, _)| *a == alias) else {
+        anyhow::bail!("cannot roll back {name}@{alias}: model {name} has no alias {alias}");
+    };
+    let version = store.get_model_version(&name, current).await.with_context(|| {
+        format!("cannot roll back {name}@{alias}: cannot read v{current}, its current target")
+    })?;
+    let key = previous_key(&alias);
+    let Some(tag) = version.tags.iter().find(|t| t.key == key) else {
+        anyhow::bail!(
+            "cannot roll back {name}@{alias}: v{current} records no previous version \
+             (no {key} tag; lathe records one when it moves an alias)"
+        );
+    };
+    let previous: i64 = tag.value.trim().parse().with_context(|| {
+        format!(
+            "cannot roll back {name}@{alias}: v{current} has {key}={:?}, not a version",
+            tag.value
+        )
+    })?;
+    match store.get_model_version(&name, previous).await {
+        Ok(_) => {}
+        Err(StoreError::NotFound(_)) => anyhow::bail!(
+            "cannot roll back {name}@{alias}: the previous version v{previous} no longer exists"
+        ),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot roll back {name}@{alias}"));
+        }
+    }
+    let tag = Tag::new(format!("lathe.rolled_back_from.{alias}"), current.to_string());
+    store.set_model_version_tag(&name, previous, &tag).await?;
+    store.set_registered_model_alias(&name, &alias, previous).await?;
+    output::line(&format!("{name}@{alias}: v{current} -> v{previous} (rolled back)"))
 }

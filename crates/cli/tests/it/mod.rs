@@ -7,6 +7,7 @@ mod drift;
 pub(crate) mod harness;
 mod quickstart;
 mod reference_profile;
+mod rollback;
 mod serve;
 mod tidy;
 mod ui;

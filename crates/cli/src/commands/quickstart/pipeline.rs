@@ -518,7 +518,12 @@ fn register(
     ] {
         tracker.block(store.set_model_version_tag(MODEL_NAME, ch.version, &tag))?;
     }
-    tracker.block(store.set_registered_model_alias(MODEL_NAME, CHAMPION, champion_version))?;
+    tracker.block(crate::commands::models::move_alias(
+        store,
+        MODEL_NAME,
+        CHAMPION,
+        champion_version,
+    ))?;
     Ok(Registered {
         champion,
         champion_version,
