@@ -14,18 +14,22 @@
 //! ```
 
 mod error;
+mod html;
 mod ids;
 mod logged_model;
 mod recorder;
 mod registry;
+mod rng;
 mod tracking;
 mod uri;
 
 pub use error::{Error, Result};
+pub use html::{html_escape, HtmlEscaped};
 pub use ids::{format_utc, new_id, now_millis};
 pub use logged_model::{LoggedModel, LoggedModelStatus};
 pub use recorder::RunRecorder;
 pub use registry::{ModelVersion, ModelVersionStatus, RegisteredModel};
+pub use rng::SplitMix64;
 pub use tracking::{
     Dataset, DatasetInput, Experiment, LifecycleStage, Metric, ModelOutput, Param, Run, RunInfo,
     RunStatus, Tag, ViewType,

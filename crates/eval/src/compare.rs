@@ -8,12 +8,12 @@
 //! differences, with numpy's default (`linear`) interpolation between order
 //! statistics.
 //!
-//! The index draws come from a hand-written SplitMix64 generator rather than
-//! the `rand` crate: the crate's invariant is "pure functions, no other
-//! dependencies", and a decision recorded in the registry must be
-//! reproducible from its seed forever, which a 10-line generator we own
-//! guarantees and a dependency's unspecified stream (it changed between
-//! `rand` releases) does not.
+//! The index draws come from `lathe_core::SplitMix64` rather than the `rand`
+//! crate: a decision recorded in the registry must be reproducible from its
+//! seed forever, which a generator we own guarantees and a dependency's
+//! unspecified stream (it changed between `rand` releases) does not.
+
+use lathe_core::SplitMix64;
 
 use crate::{Error, Result};
 
@@ -55,29 +55,11 @@ pub struct PairedDiff {
     pub level: f64,
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014), as in `java.util.SplittableRandom`.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` by Lemire's multiply-shift (bias below 2^-64 · n).
-    fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
-    }
-}
-
 /// The row indices of every resample: `resamples` draws of `n` indices in
 /// `0..n`, with replacement, in the order [`paired_bootstrap`] uses them.
 pub fn bootstrap_indices(n: usize, resamples: usize, seed: u64) -> Vec<Vec<usize>> {
-    let mut rng = SplitMix64(seed);
-    (0..resamples).map(|_| (0..n).map(|_| rng.below(n)).collect()).collect()
+    let mut rng = SplitMix64::new(seed);
+    (0..resamples).map(|_| (0..n).map(|_| rng.scaled(n)).collect()).collect()
 }
 
 /// The `q`-quantile (`q` in [0, 1]) of sorted values, numpy's `linear` method.
@@ -118,11 +100,11 @@ pub fn paired_bootstrap(
     let observed = metric(y_true, a) - metric(y_true, b);
     let n = y_true.len();
     let (mut ys, mut xa, mut xb) = (vec![0; n], vec![0.0; n], vec![0.0; n]);
-    let mut rng = SplitMix64(config.seed);
+    let mut rng = SplitMix64::new(config.seed);
     let mut diffs = Vec::with_capacity(config.resamples);
     for _ in 0..config.resamples {
         for k in 0..n {
-            let i = rng.below(n);
+            let i = rng.scaled(n);
             (ys[k], xa[k], xb[k]) = (y_true[i], a[i], b[i]);
         }
         let d = metric(&ys, &xa) - metric(&ys, &xb);
@@ -210,7 +192,7 @@ mod tests {
 
     /// 200 rows: `good` separates the classes well, `noisy` barely.
     fn data() -> (Vec<u8>, Vec<f64>, Vec<f64>) {
-        let mut rng = SplitMix64(7);
+        let mut rng = SplitMix64::new(7);
         let (mut y, mut good, mut noisy) = (vec![], vec![], vec![]);
         for i in 0..200 {
             let label = u8::from(i % 2 == 0);

@@ -9,7 +9,7 @@
 //! The columns are consumed by [`DriftReport::compute`], so the plot data is
 //! taken first with [`Distribution::of`] (a few dozen numbers per column).
 
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 
 use crate::{stats::binning, Column, ColumnKind, ColumnPair, DriftReport, Mode};
 
@@ -121,32 +121,7 @@ pub struct HtmlContext {
     pub current_rows: usize,
 }
 
-/// Escapes `text` for HTML text or a quoted attribute value.
-pub fn esc(text: &str) -> Esc<'_> {
-    Esc(text)
-}
-
-/// Text that `Display`s HTML-escaped (see [`esc`]).
-#[derive(Debug, Clone, Copy)]
-pub struct Esc<'a>(&'a str);
-
-impl fmt::Display for Esc<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
-        while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
-            f.write_str(&rest[..i])?;
-            f.write_str(match rest.as_bytes()[i] {
-                b'&' => "&amp;",
-                b'<' => "&lt;",
-                b'>' => "&gt;",
-                b'"' => "&quot;",
-                _ => "&#39;",
-            })?;
-            rest = &rest[i + 1..];
-        }
-        f.write_str(rest)
-    }
-}
+pub use lathe_core::{html_escape as esc, HtmlEscaped as Esc};
 
 /// A score or edge as a short readable number.
 fn num(v: f64) -> String {

@@ -12,6 +12,8 @@
 //! seeded, deterministic choice of rows for every column, with
 //! `sample_size` and `total_rows` recorded.
 
+use lathe_core::SplitMix64;
+
 use crate::stats::binning::{histogram, sturges_edges};
 use crate::{CategoricalColumn, Column, ColumnKind, NumericColumn};
 
@@ -266,35 +268,14 @@ fn categorical(c: &CategoricalColumn, top: usize) -> CategoricalProfile {
     CategoricalProfile { unique: all.len(), frequencies, other }
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014). Copied from `lathe-train`'s split
-/// (ten lines) rather than depended on: this crate computes statistics only
-/// and must not pull in the training crate.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n > 0`); the modulo bias is below 2⁻³² for any
-    /// row count this profiles, and the choice only has to be repeatable.
-    fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
-    }
-}
-
 /// `size` distinct rows of `0..total`, ascending: the first `size` steps of a
 /// Fisher–Yates shuffle driven by SplitMix64(`seed`).
 pub fn sample_rows(total: usize, size: usize, seed: u64) -> Vec<usize> {
-    let mut rng = SplitMix64(seed);
+    let mut rng = SplitMix64::new(seed);
     let mut idx: Vec<usize> = (0..total).collect();
     let size = size.min(total);
     for i in 0..size {
-        let j = i + rng.below(total - i);
+        let j = i + rng.scaled(total - i);
         idx.swap(i, j);
     }
     idx.truncate(size);
