@@ -1,4 +1,5 @@
-//! The one error type of `lathe-core`: parsing enum names and URIs.
+//! The one error type of `lathe-core`: parsing enum names and URIs, and
+//! constructor invariants.
 
 /// What went wrong when reading a core value from text.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -16,6 +17,9 @@ pub enum Error {
     /// A model URI that is not `models:/NAME/VERSION`, `models:/NAME@ALIAS` or `runs:/ID/PATH`.
     #[error("invalid model uri '{0}': expected models:/NAME/VERSION, models:/NAME@ALIAS or runs:/RUN_ID/PATH")]
     InvalidModelUri(String),
+    /// A value that breaks a constructor's invariant (e.g. a ragged matrix).
+    #[error("{0}")]
+    InvalidArgument(String),
 }
 
 /// `Result` with [`Error`].

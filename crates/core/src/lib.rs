@@ -14,6 +14,7 @@
 //! ```
 
 mod error;
+mod features;
 mod html;
 mod ids;
 mod logged_model;
@@ -24,6 +25,7 @@ mod tracking;
 mod uri;
 
 pub use error::{Error, Result};
+pub use features::{FeatureMatrix, Target, TaskKind};
 pub use html::{html_escape, HtmlEscaped};
 pub use ids::{format_utc, new_id, now_millis};
 pub use logged_model::{LoggedModel, LoggedModelStatus};
