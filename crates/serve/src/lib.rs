@@ -12,6 +12,8 @@
 //! is loaded in the background and swapped in atomically ([`Served`]).
 //! [`Limits`] bound the prediction routes: concurrency, a wait queue (503
 //! with `Retry-After` when full) and a per-request timeout (504).
+//! [`Challenger`]s take a canary share of a model's requests or shadow all
+//! of them ([`Policy`]), each with its own per-version metrics.
 
 mod error;
 mod limits;
@@ -20,11 +22,13 @@ mod metrics;
 mod protocol;
 mod routes;
 mod signature;
+mod traffic;
 pub mod watch;
 
 pub use error::{Error, Result};
 pub use limits::{Limits, Options};
 pub use load::{load, LoadedModel};
-pub use routes::{router, PREDICTION_ID_HEADER};
+pub use routes::{router, MODEL_VERSION_HEADER, PREDICTION_ID_HEADER};
 pub use signature::{ColumnSpec, Signature};
+pub use traffic::{CanarySpec, Challenger, Policy};
 pub use watch::Served;

@@ -22,6 +22,8 @@ pub(crate) struct VersionMetrics {
     buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
     sum_nanos: AtomicU64,
+    /// Requests it scored as a shadow (also counted in `requests`).
+    shadowed: AtomicU64,
 }
 
 impl VersionMetrics {
@@ -39,6 +41,7 @@ impl VersionMetrics {
             buckets: std::array::from_fn(|_| AtomicU64::new(0)),
             count: AtomicU64::new(0),
             sum_nanos: AtomicU64::new(0),
+            shadowed: AtomicU64::new(0),
         }
     }
 
@@ -55,6 +58,12 @@ impl VersionMetrics {
         self.count.fetch_add(1, Ordering::Relaxed);
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// One request scored as a shadow; its answer was not returned.
+    pub(crate) fn observe_shadow(&self, elapsed: Duration, error: bool) {
+        self.observe(elapsed, error);
+        self.shadowed.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -99,6 +108,16 @@ pub(crate) fn render<M: std::ops::Deref<Target = VersionMetrics>>(
             "lathe_serve_errors_total{{{}}} {}",
             labels(m),
             m.errors.load(Ordering::Relaxed)
+        );
+    }
+    let _ = writeln!(out, "# HELP lathe_serve_shadow_predictions_total Requests a shadow version scored without answering them (counted in requests_total too).");
+    let _ = writeln!(out, "# TYPE lathe_serve_shadow_predictions_total counter");
+    for m in &versions {
+        let _ = writeln!(
+            out,
+            "lathe_serve_shadow_predictions_total{{{}}} {}",
+            labels(m),
+            m.shadowed.load(Ordering::Relaxed)
         );
     }
     let _ = writeln!(out, "# HELP lathe_serve_request_duration_seconds Time to answer a prediction request, per model version.");

@@ -3,7 +3,7 @@
 //! id; a client's mistake is always a 4xx with a JSON body that never quotes
 //! the request.
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
 use axum::{
     body::Bytes,
@@ -22,11 +22,17 @@ use crate::{
     metrics,
     protocol::{self, Frame, InputError},
     signature::shorten,
+    traffic::Routed,
+    watch::Current,
     LoadedModel, Served,
 };
 
 /// The response header that carries the prediction id.
 pub const PREDICTION_ID_HEADER: &str = "x-prediction-id";
+
+/// The response header of `/invocations` that names the version that
+/// answered (MLflow's body has no room for it; a canary makes it vary).
+pub const MODEL_VERSION_HEADER: &str = "x-model-version";
 
 type AppState = Served;
 
@@ -134,13 +140,12 @@ fn body_error(rejection: &BytesRejection) -> ApiError {
     }
 }
 
-/// Reads and checks a request against `model`; the positive-class probability per row.
-fn score(
-    model: &LoadedModel,
+/// Reads a request body as a frame, before any model is involved.
+fn read_frame(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
     v1: bool,
-) -> Result<Vec<f64>, ApiError> {
+) -> Result<Frame, ApiError> {
     let body = body.map_err(|r| body_error(&r))?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let frame: Frame = if v1 && content_type.is_none() {
@@ -148,8 +153,12 @@ fn score(
     } else {
         protocol::parse(content_type, &body)?
     };
-    drop(body);
-    let rows = model.signature.check(&frame).map_err(|problems| ApiError {
+    Ok(frame)
+}
+
+/// Checks `frame` against `model`'s signature; the positive-class probability per row.
+fn score(model: &LoadedModel, frame: &Frame) -> Result<Vec<f64>, ApiError> {
+    let rows = model.signature.check(frame).map_err(|problems| ApiError {
         status: StatusCode::BAD_REQUEST,
         code: "INVALID_PARAMETER_VALUE",
         message: format!(
@@ -167,7 +176,52 @@ fn score(
         })
 }
 
-/// MLflow's scoring endpoint, answered by the first model.
+/// Scores a request with whoever the traffic policy picks, and hands a
+/// copy to the shadow (off the request path) when there is one.
+fn answer(
+    routed: Routed,
+    id: &PredictionId,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    v1: bool,
+    start: Instant,
+) -> (Arc<Current>, Result<Vec<f64>, ApiError>) {
+    let Routed { answer, shadow } = routed;
+    let result = read_frame(headers, body, v1).and_then(|frame| {
+        let result = score(&answer.model, &frame);
+        if let (Some(shadow), Ok(_)) = (shadow, &result) {
+            spawn_shadow(shadow, frame, id.0.clone());
+        }
+        result
+    });
+    answer.metrics.observe(start.elapsed(), result.is_err());
+    (answer, result)
+}
+
+/// The shadow scores the same rows on the blocking pool; its answer goes to
+/// the log and its counters, never to the client.
+fn spawn_shadow(shadow: Arc<Current>, frame: Frame, id: String) {
+    tokio::task::spawn_blocking(move || {
+        let start = Instant::now();
+        let result = score(&shadow.model, &frame);
+        shadow.metrics.observe_shadow(start.elapsed(), result.is_err());
+        let (name, version) = (&shadow.model.name, shadow.model.version);
+        match result {
+            Ok(probabilities) => tracing::debug!(
+                target: "lathe_serve::shadow",
+                prediction_id = %id, model = %name, version, ?probabilities,
+                "shadow prediction"
+            ),
+            Err(e) => tracing::debug!(
+                target: "lathe_serve::shadow",
+                prediction_id = %id, model = %name, version, error = %e.message,
+                "shadow prediction refused"
+            ),
+        }
+    });
+}
+
+/// MLflow's scoring endpoint, answered by the first model (or its canary).
 async fn invocations(
     State(state): State<AppState>,
     Extension(id): Extension<PredictionId>,
@@ -175,13 +229,16 @@ async fn invocations(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let start = Instant::now();
-    let Some(current) = state.current(0) else {
+    let Some(routed) = state.route(0, &id.0) else {
         return not_loaded(&id);
     };
-    let result = score(&current.model, &headers, body, false);
-    current.metrics.observe(start.elapsed(), result.is_err());
+    let (answered_by, result) = answer(routed, &id, &headers, body, false, start);
     match result {
-        Ok(probabilities) => Json(json!({ "predictions": probabilities })).into_response(),
+        Ok(probabilities) => {
+            let mut response = Json(json!({ "predictions": probabilities })).into_response();
+            response.headers_mut().insert(MODEL_VERSION_HEADER, answered_by.model.version.into());
+            response
+        }
         Err(e) => e.respond(&id),
     }
 }
@@ -212,14 +269,13 @@ async fn predict(
     if state.is_empty() {
         return not_loaded(&id);
     }
-    let Some(current) = state.position(&name).and_then(|i| state.current(i)) else {
+    let Some(routed) = state.position(&name).and_then(|i| state.route(i, &id.0)) else {
         let message = format!("no model named '{}' is served", shorten(&name));
         return ApiError::new(StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", message)
             .respond(&id);
     };
+    let (current, result) = answer(routed, &id, &headers, body, true, start);
     let model = &current.model;
-    let result = score(model, &headers, body, true);
-    current.metrics.observe(start.elapsed(), result.is_err());
     match result {
         Ok(probabilities) => {
             let label = &model.model.label;

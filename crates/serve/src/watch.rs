@@ -30,7 +30,12 @@ use std::{
 
 use lathe_store::{ArtifactStore, Store};
 
-use crate::{load, metrics::VersionMetrics, LoadedModel};
+use crate::{
+    load,
+    metrics::VersionMetrics,
+    traffic::{self, Challenger, Policy, Routed},
+    LoadedModel,
+};
 
 /// One model version as requests see it: the model and its counters.
 #[derive(Debug)]
@@ -41,7 +46,11 @@ pub(crate) struct Current {
 
 #[derive(Debug)]
 struct Inner {
+    /// The served models first (`primaries` of them), then their challengers.
     slots: Vec<RwLock<Arc<Current>>>,
+    primaries: usize,
+    /// Per served model, the challenger slot and how it takes traffic.
+    routes: Vec<Option<(usize, Policy)>>,
     /// The counters of every version served since start, swapped-out ones too.
     history: Mutex<Vec<Arc<VersionMetrics>>>,
     swaps: AtomicU64,
@@ -55,8 +64,40 @@ pub struct Served(Arc<Inner>);
 impl Served {
     /// Serves `models`, one slot each (`/invocations` answers for the first).
     pub fn new(models: Vec<LoadedModel>) -> Served {
-        let mut history = Vec::with_capacity(models.len());
-        let slots = models
+        let routes = vec![None; models.len()];
+        Served::assemble(models, routes)
+    }
+
+    /// Serves `models` and, beside some of them, a challenger that takes a
+    /// canary share of the model's requests or shadows all of them. Each
+    /// challenger must be a version of a served model (by name), at most
+    /// one per model; it is hot-swapped like the others.
+    pub fn with_challengers(
+        models: Vec<LoadedModel>,
+        challengers: Vec<Challenger>,
+    ) -> std::result::Result<Served, String> {
+        let primaries = models.len();
+        let mut routes: Vec<Option<(usize, Policy)>> = vec![None; primaries];
+        let mut all = models;
+        for challenger in challengers {
+            let name = &challenger.model.name;
+            let Some(i) = all[..primaries].iter().position(|m| &m.name == name) else {
+                let uri = &challenger.model.uri;
+                return Err(format!("challenger {uri}: model '{name}' is not served"));
+            };
+            if routes[i].is_some() {
+                return Err(format!("model '{name}' has two challengers; give it one"));
+            }
+            routes[i] = Some((all.len(), challenger.policy));
+            all.push(challenger.model);
+        }
+        Ok(Served::assemble(all, routes))
+    }
+
+    /// `all` holds the served models (one per route) followed by their challengers.
+    fn assemble(all: Vec<LoadedModel>, routes: Vec<Option<(usize, Policy)>>) -> Served {
+        let mut history = Vec::with_capacity(all.len());
+        let slots = all
             .into_iter()
             .map(|model| {
                 let metrics = Arc::new(VersionMetrics::new(&model.name, model.version));
@@ -64,23 +105,49 @@ impl Served {
                 RwLock::new(Arc::new(Current { model, metrics }))
             })
             .collect();
-        Served(Arc::new(Inner { slots, history: Mutex::new(history), swaps: AtomicU64::new(0) }))
+        Served(Arc::new(Inner {
+            slots,
+            primaries: routes.len(),
+            routes,
+            history: Mutex::new(history),
+            swaps: AtomicU64::new(0),
+        }))
     }
 
-    /// How many models are served.
+    /// How many models are served (challengers not counted).
     pub fn len(&self) -> usize {
-        self.0.slots.len()
+        self.0.primaries
     }
 
     /// Whether no model is served.
     pub fn is_empty(&self) -> bool {
-        self.0.slots.is_empty()
+        self.0.primaries == 0
     }
 
     /// The version slot `i` serves now; the lock is held only to clone the `Arc`.
     pub(crate) fn current(&self, i: usize) -> Option<Arc<Current>> {
         let slot = self.0.slots.get(i)?;
         Some(Arc::clone(&slot.read().unwrap_or_else(PoisonError::into_inner)))
+    }
+
+    /// Who answers request `id` for served model `i` under its traffic
+    /// policy, and who shadows it.
+    pub(crate) fn route(&self, i: usize, id: &str) -> Option<Routed> {
+        if i >= self.0.primaries {
+            return None;
+        }
+        let primary = self.current(i)?;
+        let Some((challenger, policy)) = self.0.routes.get(i).copied().flatten() else {
+            return Some(Routed { answer: primary, shadow: None });
+        };
+        let challenger = self.current(challenger)?;
+        Some(match policy {
+            Policy::Canary { share } if traffic::takes(share, id) => {
+                Routed { answer: challenger, shadow: None }
+            }
+            Policy::Canary { .. } => Routed { answer: primary, shadow: None },
+            Policy::Shadow => Routed { answer: primary, shadow: Some(challenger) },
+        })
     }
 
     /// Every slot's current version.
@@ -155,14 +222,14 @@ pub enum Outcome {
 }
 
 /// Resolves every served alias once and swaps in the versions that moved;
-/// one outcome per served model, in order.
+/// one outcome per served model, in order, then one per challenger.
 pub async fn check_once(
     served: &Served,
     store: &Arc<dyn Store>,
     artifacts: &Arc<dyn ArtifactStore>,
 ) -> Vec<Outcome> {
-    let mut outcomes = Vec::with_capacity(served.len());
-    for i in 0..served.len() {
+    let mut outcomes = Vec::with_capacity(served.0.slots.len());
+    for i in 0..served.0.slots.len() {
         let Some(current) = served.current(i) else { continue };
         let served_now = &current.model;
         let Some(alias) = served_now.alias.as_deref() else {

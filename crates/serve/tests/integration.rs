@@ -1,7 +1,7 @@
 //! `lathe-serve` in-process (`router` + `oneshot`): a model trained with
 //! `lathe_train`, logged to a run and registered in a SQLite store, loaded
 //! through its alias and served; every scoring format and every bad input,
-//! and hot swaps when the alias moves.
+//! hot swaps when the alias moves, and canary and shadow challengers.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,7 +15,7 @@ use axum::{
 use lathe_serve::{
     load,
     watch::{self, Outcome},
-    Limits, Options, Served, PREDICTION_ID_HEADER,
+    Challenger, Limits, Options, Policy, Served, MODEL_VERSION_HEADER, PREDICTION_ID_HEADER,
 };
 use lathe_store::{ArtifactStore, CreateModelVersion, CreateRun, LocalArtifactStore, Store};
 use lathe_train::{Dataset, Learner, LogisticRegression, MlmodelInfo, NoopRecorder};
@@ -620,4 +620,155 @@ async fn with_no_model_loaded_ready_and_predictions_answer_503() {
     }
     let req = Request::builder().uri("/health").body(Body::empty()).unwrap();
     assert_eq!(app.oneshot(req).await.unwrap().status(), StatusCode::OK);
+}
+
+/// Serves `tiny@champion` (version 1) with version 2, as `challenger`, under `policy`.
+async fn with_challenger(policy: Policy) -> (Fixture, Router) {
+    let f = fixture().await;
+    assert_eq!(register(&f.store, &*f.artifacts, &f.experiment, false).await, 2);
+    f.store.set_registered_model_alias("tiny", "challenger", 2).await.unwrap();
+    let champion = load("models:/tiny@champion", &f.store, &f.artifacts).await.unwrap();
+    let challenger = load("models:/tiny@challenger", &f.store, &f.artifacts).await.unwrap();
+    let served = Served::with_challengers(
+        vec![champion.clone()],
+        vec![Challenger { model: challenger.clone(), policy }],
+    )
+    .unwrap();
+    assert_eq!(served.len(), 1, "a challenger is not a served model of its own");
+    let refused = Served::with_challengers(
+        vec![champion.clone()],
+        vec![
+            Challenger { model: challenger.clone(), policy },
+            Challenger { model: challenger.clone(), policy },
+        ],
+    )
+    .unwrap_err();
+    assert!(refused.contains("two challengers"), "{refused}");
+    let mut other = challenger;
+    other.name = "other".into();
+    let refused =
+        Served::with_challengers(vec![champion], vec![Challenger { model: other, policy }])
+            .unwrap_err();
+    assert!(refused.contains("model 'other' is not served"), "{refused}");
+    let app = served.router(Options::default());
+    (f, app)
+}
+
+/// The value of `metric{model="tiny",version="V"}` in a /metrics text.
+fn metric(text: &str, metric: &str, version: i64) -> u64 {
+    let prefix = format!("{metric}{{model=\"tiny\",version=\"{version}\"}} ");
+    let line = text.lines().find_map(|l| l.strip_prefix(prefix.as_str()));
+    line.unwrap_or_else(|| panic!("no {prefix} in\n{text}")).parse().unwrap()
+}
+
+async fn get_text(app: &Router, uri: &str) -> String {
+    let req = Request::builder().uri(uri).body(Body::empty()).unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn a_canary_answers_its_share_and_each_version_is_counted() {
+    let (_f, app) = with_challenger(Policy::Canary { share: 0.2 }).await;
+    let n = 2_000;
+    let mut by_version = std::collections::BTreeMap::<i64, u64>::new();
+    for i in 0..n {
+        let version = if i % 2 == 0 {
+            let (status, version) = predict_version(&app).await;
+            assert_eq!(status, StatusCode::OK);
+            version.unwrap()
+        } else {
+            let req = Request::builder()
+                .method("POST")
+                .uri("/invocations")
+                .header("content-type", "application/json")
+                .body(Body::from(r#"{"dataframe_records": [{"x": 0.2, "z": 5}]}"#))
+                .unwrap();
+            let resp = app.clone().oneshot(req).await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            let header = resp.headers().get(MODEL_VERSION_HEADER).expect("the answering version");
+            header.to_str().unwrap().parse().unwrap()
+        };
+        *by_version.entry(version).or_default() += 1;
+    }
+    assert_eq!(by_version.keys().copied().collect::<Vec<_>>(), [1, 2]);
+    // 0.2 ± 5 standard deviations (0.0089 each at n = 2,000).
+    let share = by_version[&2] as f64 / f64::from(n);
+    assert!((share - 0.2).abs() < 0.045, "the canary answered {share} of the requests");
+    let text = get_text(&app, "/metrics").await;
+    for (version, count) in &by_version {
+        assert_eq!(metric(&text, "lathe_serve_requests_total", *version), *count);
+        assert_eq!(metric(&text, "lathe_serve_shadow_predictions_total", *version), 0);
+    }
+    let listed = get_text(&app, "/v1/models").await;
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed["models"].as_array().unwrap().len(), 1, "{listed}");
+}
+
+#[tokio::test]
+async fn a_shadow_scores_every_request_and_is_never_returned() {
+    let (_f, app) = with_challenger(Policy::Shadow).await;
+    let n = 300;
+    for _ in 0..n {
+        let (status, version) = predict_version(&app).await;
+        assert_eq!((status, version), (StatusCode::OK, Some(1)), "only the champion answers");
+    }
+    // A refused request is not shadowed: the shadow sees only what the champion scored.
+    let refused = app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .method("POST")
+                .uri("/v1/models/tiny/predict")
+                .header("content-type", "application/json")
+                .body(Body::from(r#"[{"x": "high"}]"#))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let mut text = String::new();
+    for _ in 0..500 {
+        text = get_text(&app, "/metrics").await;
+        if metric(&text, "lathe_serve_shadow_predictions_total", 2) == n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(metric(&text, "lathe_serve_shadow_predictions_total", 2), n);
+    assert_eq!(metric(&text, "lathe_serve_requests_total", 2), n);
+    assert_eq!(metric(&text, "lathe_serve_errors_total", 2), 0);
+    assert_eq!(metric(&text, "lathe_serve_requests_total", 1), n + 1);
+    assert_eq!(metric(&text, "lathe_serve_shadow_predictions_total", 1), 0);
+}
+
+/// Prometheus' own linter on `/metrics` after traffic on two versions
+/// (one a shadow): `promtool check metrics` from Debian's `prometheus`
+/// package, found through `LATHE_TEST_PROMTOOL` or on the PATH.
+#[tokio::test]
+async fn metrics_pass_promtool_check() {
+    use std::io::Write;
+    let promtool = std::env::var("LATHE_TEST_PROMTOOL").unwrap_or_else(|_| "promtool".into());
+    if std::process::Command::new(&promtool).arg("--version").output().is_err() {
+        eprintln!("skipping: no promtool (apt-get install prometheus, or run .ci/run once)");
+        return;
+    }
+    let (_f, app) = with_challenger(Policy::Shadow).await;
+    for _ in 0..20 {
+        assert_eq!(predict_version(&app).await.0, StatusCode::OK);
+    }
+    let text = get_text(&app, "/metrics").await;
+    let mut child = std::process::Command::new(&promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && said.trim().is_empty(), "promtool: {said}\n{text}");
 }

@@ -5,10 +5,12 @@
 //! (`/ready` is 200 from its first request); until then a client's
 //! connection is refused. Prediction routes are bounded by
 //! `--max-concurrency`, `--max-queue` and `--request-timeout-ms`.
+//! `--canary` and `--shadow` put a challenger version beside a served model.
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context;
+use lathe_serve::Policy;
 use lathe_store::{ArtifactStore, LocalArtifactStore};
 
 use super::TrackingArgs;
@@ -25,6 +27,14 @@ pub(crate) struct Args {
     /// Directory that holds the tracking server's proxied artifacts (`mlflow-artifacts:/`).
     #[arg(long, default_value = "./mlartifacts")]
     artifacts_destination: PathBuf,
+    /// A challenger that answers a share of its model's requests, e.g.
+    /// models:/churn@challenger=10% (repeat for other models).
+    #[arg(long, value_name = "MODEL_URI=PERCENT")]
+    canary: Vec<lathe_serve::CanarySpec>,
+    /// A challenger that scores every request of its model beside it; its
+    /// answers are counted and logged, never returned (repeat for other models).
+    #[arg(long, value_name = "MODEL_URI")]
+    shadow: Vec<String>,
     /// Address to listen on; 127.0.0.1 so nothing is exposed unless asked.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
@@ -67,6 +77,15 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         );
         models.push(model);
     }
+    let mut challengers = Vec::with_capacity(args.canary.len() + args.shadow.len());
+    let policies = args.canary.iter().map(|c| (&c.uri, Policy::Canary { share: c.share }));
+    for (uri, policy) in policies.chain(args.shadow.iter().map(|uri| (uri, Policy::Shadow))) {
+        let model = lathe_serve::load(uri, &store, &artifacts).await?;
+        tracing::info!("loaded {uri}: {} version {} as {policy}", model.name, model.version);
+        challengers.push(lathe_serve::Challenger { model, policy });
+    }
+    let served =
+        lathe_serve::Served::with_challengers(models, challengers).map_err(anyhow::Error::msg)?;
     let addr: SocketAddr = format!("{}:{}", args.host, args.port)
         .parse()
         .with_context(|| format!("invalid --host/--port: {}:{}", args.host, args.port))?;
@@ -74,7 +93,6 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!("lathe serve listening on http://{}", listener.local_addr()?);
-    let served = lathe_serve::Served::new(models);
     let defaults = lathe_serve::Options::default();
     let options = lathe_serve::Options {
         max_concurrency: args
