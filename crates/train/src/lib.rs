@@ -28,6 +28,7 @@ mod model;
 mod recorder;
 mod scaler;
 mod split;
+pub mod xgboost;
 
 pub use dataset::{ColumnProfile, Dataset, LabelInfo};
 pub use error::{Error, Result};
