@@ -2,8 +2,9 @@
 //!
 //! [`load`] resolves `models:/NAME@ALIAS` or `models:/NAME/VERSION` through
 //! the registry ([`lathe_store::Store`]) to the model's files in the
-//! [`lathe_store::ArtifactStore`], and reads the `lathe_train` model and its
-//! MLflow signature. [`router`] answers MLflow's scoring protocol on
+//! [`lathe_store::ArtifactStore`], and reads the model (a [`Scorer`]:
+//! lathe's own, or an XGBoost booster logged with MLflow) and its MLflow
+//! signature. [`router`] answers MLflow's scoring protocol on
 //! `POST /invocations`, lathe's own `POST /v1/models/{name}/predict`, and
 //! `/health`, `/ready`, `/metrics` (Prometheus). Every request is checked
 //! against the model's input schema before anything runs, and every
@@ -19,8 +20,10 @@ mod error;
 mod limits;
 mod load;
 mod metrics;
+mod mlmodel;
 mod protocol;
 mod routes;
+mod scorer;
 mod signature;
 mod traffic;
 pub mod watch;
@@ -29,6 +32,7 @@ pub use error::{Error, Result};
 pub use limits::{Limits, Options};
 pub use load::{load, LoadedModel};
 pub use routes::{router, MODEL_VERSION_HEADER, PREDICTION_ID_HEADER};
+pub use scorer::{Output, Scorer};
 pub use signature::{ColumnSpec, Signature};
 pub use traffic::{CanarySpec, Challenger, Policy};
 pub use watch::Served;

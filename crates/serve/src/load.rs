@@ -1,15 +1,17 @@
 //! Resolving a model URI through the registry to its files, and reading them:
-//! `models:/NAME@ALIAS` → version → `runs:/RUN/PATH` → the run's artifacts →
-//! `model.json` (a `lathe_train` model) and `MLmodel` (its signature).
+//! `models:/NAME@ALIAS` → version → its source (`runs:/RUN/PATH`, a logged
+//! model `models:/m-…`, or `mlflow-artifacts:/…`) → the model directory →
+//! `MLmodel` (flavors and signature) and the flavor's data: `model.json`
+//! for lathe's own models, XGBoost's JSON for the `xgboost` flavor.
 
 use std::sync::Arc;
 
 use lathe_core::{ModelUri, ModelVersion};
 use lathe_store::{ArtifactStore, Store};
-use lathe_train::Model;
+use lathe_train::{xgboost::XgbModel, Model};
 use tokio::io::AsyncReadExt;
 
-use crate::{Error, Result, Signature};
+use crate::{mlmodel::Mlmodel, Error, Result, Scorer, Signature};
 
 /// Model files larger than this are refused rather than read into memory.
 const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
@@ -26,8 +28,8 @@ pub struct LoadedModel {
     /// The alias it was resolved through, if any.
     pub alias: Option<String>,
     /// The fitted model.
-    pub model: Model,
-    /// Its input schema, in the model's feature order.
+    pub scorer: Scorer,
+    /// Its input schema: requests are checked against it, rows arrive in its order.
     pub signature: Signature,
 }
 
@@ -54,29 +56,89 @@ pub async fn load(
         Lookup::Store(source) => store_err(source),
         Lookup::Unsupported(why) => invalid(why),
     })?;
-    let model_json = read(artifacts, &format!("{dir}/model.json")).await.map_err(store_err)?;
-    let model_json =
-        String::from_utf8(model_json).map_err(|_| invalid("model.json is not UTF-8".into()))?;
-    let model = Model::from_json(&model_json).map_err(|e| invalid(format!("model.json: {e}")))?;
-    let mlmodel = read(artifacts, &format!("{dir}/MLmodel")).await.map_err(store_err)?;
-    let mlmodel = String::from_utf8(mlmodel).map_err(|_| invalid("MLmodel is not UTF-8".into()))?;
-    let signature = match signature_inputs(&mlmodel) {
-        Some(json) => Signature::from_colspec_json(&json)
-            .map_err(|e| invalid(format!("MLmodel signature: {e}")))?,
-        None => Signature::from_colspec_json(&model.signature_inputs_json()).map_err(invalid)?,
+    let text = |bytes: Vec<u8>, file: &str| {
+        String::from_utf8(bytes).map_err(|_| invalid(format!("{file} is not UTF-8")))
     };
-    let names: Vec<&str> = signature.columns.iter().map(|c| c.name.as_str()).collect();
-    if names != model.feature_names.iter().map(String::as_str).collect::<Vec<_>>() {
-        return Err(invalid("the MLmodel signature's inputs are not the model's features".into()));
-    }
+    let mlmodel =
+        text(read(artifacts, &format!("{dir}/MLmodel")).await.map_err(store_err)?, "MLmodel")?;
+    let mlmodel = Mlmodel::parse(&mlmodel).map_err(|e| invalid(format!("MLmodel: {e}")))?;
+    let declared = match &mlmodel.signature_inputs {
+        Some(json) => Some(
+            Signature::from_colspec_json(json)
+                .map_err(|e| invalid(format!("MLmodel signature: {e}")))?,
+        ),
+        None => None,
+    };
+    let (scorer, signature) = if let Some(lathe) = mlmodel.flavor("lathe") {
+        let file = lathe.get("data").map_or("model.json", String::as_str);
+        let json = text(read(artifacts, &format!("{dir}/{file}")).await.map_err(store_err)?, file)?;
+        let model = Model::from_json(&json).map_err(|e| invalid(format!("{file}: {e}")))?;
+        let signature = match declared {
+            Some(signature) => signature,
+            None => {
+                Signature::from_colspec_json(&model.signature_inputs_json()).map_err(invalid)?
+            }
+        };
+        let names: Vec<&str> = signature.columns.iter().map(|c| c.name.as_str()).collect();
+        if names != model.feature_names.iter().map(String::as_str).collect::<Vec<_>>() {
+            return Err(invalid(
+                "the MLmodel signature's inputs are not the model's features".into(),
+            ));
+        }
+        (Scorer::Lathe(model), signature)
+    } else if let Some(xgb) = mlmodel.flavor("xgboost") {
+        let file = xgb.get("data").map_or("model.xgb", String::as_str);
+        let format = xgb.get("model_format").map_or("xgb", String::as_str);
+        if format != "json" && !file.ends_with(".json") {
+            return Err(invalid(format!(
+                "its xgboost model is in the '{format}' format; lathe serves XGBoost's JSON \
+                 format (mlflow.xgboost.log_model(..., model_format=\"json\"))"
+            )));
+        }
+        let json = text(read(artifacts, &format!("{dir}/{file}")).await.map_err(store_err)?, file)?;
+        let model = XgbModel::from_json(&json).map_err(|e| invalid(format!("{file}: {e}")))?;
+        let signature = match declared {
+            Some(signature) => signature,
+            None => Signature::doubles(model.feature_names()),
+        };
+        let order = feature_order(&signature, model.feature_names()).map_err(invalid)?;
+        (Scorer::Xgboost { model, order }, signature)
+    } else {
+        return Err(invalid(format!(
+            "no flavor lathe can serve (it has: {}; lathe serves lathe and xgboost models)",
+            mlmodel.flavor_names()
+        )));
+    };
     Ok(LoadedModel {
         uri: uri.to_string(),
         name: version.name,
         version: version.version,
         alias,
-        model,
+        scorer,
         signature,
     })
+}
+
+/// For each of the model's features, the signature column that feeds it:
+/// matched by name, or by position when the model's names are XGBoost's
+/// placeholders (`f0`, `f1`, …) and the counts agree.
+fn feature_order(
+    signature: &Signature,
+    features: &[String],
+) -> std::result::Result<Vec<usize>, String> {
+    let columns: Vec<&str> = signature.columns.iter().map(|c| c.name.as_str()).collect();
+    let by_name: Option<Vec<usize>> =
+        features.iter().map(|f| columns.iter().position(|c| c == f)).collect();
+    if let Some(order) = by_name {
+        return Ok(order);
+    }
+    let placeholders = features.iter().enumerate().all(|(i, f)| *f == format!("f{i}"));
+    if placeholders && features.len() == columns.len() {
+        return Ok((0..features.len()).collect());
+    }
+    let missing: Vec<&str> =
+        features.iter().map(String::as_str).filter(|f| !columns.contains(f)).take(5).collect();
+    Err(format!("the model's features {missing:?} are not in its MLmodel signature"))
 }
 
 enum Lookup {
@@ -88,6 +150,15 @@ enum Lookup {
 async fn model_dir(source: &str, store: &Arc<dyn Store>) -> std::result::Result<String, Lookup> {
     if let Some(path) = proxied_path(source) {
         return Ok(path);
+    }
+    if let Ok(ModelUri::LoggedModel { model_id }) = source.parse::<ModelUri>() {
+        let logged = store.get_logged_model(&model_id).await.map_err(Lookup::Store)?;
+        return proxied_path(&logged.artifact_location).ok_or_else(|| {
+            Lookup::Unsupported(format!(
+                "logged model {model_id} keeps artifacts at {}; only mlflow-artifacts:/ is served",
+                logged.artifact_location
+            ))
+        });
     }
     if let Ok(ModelUri::Run { run_id, path }) = source.parse::<ModelUri>() {
         let run = store.get_run(&run_id).await.map_err(Lookup::Store)?;
@@ -127,44 +198,12 @@ async fn read(artifacts: &Arc<dyn ArtifactStore>, path: &str) -> lathe_store::Re
     Ok(bytes)
 }
 
-/// The `signature.inputs` column-spec JSON of an `MLmodel` file, as
-/// `lathe_train` and MLflow write it (one quoted scalar on one line).
-fn signature_inputs(mlmodel: &str) -> Option<String> {
-    let mut in_signature = false;
-    for line in mlmodel.lines() {
-        if !line.starts_with(' ') {
-            in_signature = line.trim_end() == "signature:";
-            continue;
-        }
-        let Some(value) = line.strip_prefix("  inputs:").filter(|_| in_signature) else {
-            continue;
-        };
-        let value = value.trim();
-        return Some(
-            if let Some(inner) = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
-                inner.replace("''", "'")
-            } else if let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
-                serde_json::from_str::<String>(&format!("\"{inner}\"")).ok()?
-            } else {
-                value.to_string()
-            },
-        );
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn signature_inputs_are_read_from_mlmodel() {
-        let text = "artifact_path: model\nsignature:\n  inputs: '[{\"type\": \"double\", \"name\": \"it''s\", \"required\": true}]'\n  outputs: '[]'\n";
-        assert_eq!(
-            signature_inputs(text).as_deref(),
-            Some("[{\"type\": \"double\", \"name\": \"it's\", \"required\": true}]")
-        );
-        assert_eq!(signature_inputs("flavors:\n  inputs: x\n"), None);
+    fn artifact_paths_are_read_from_proxied_uris() {
         assert_eq!(proxied_path("mlflow-artifacts://h:5000/1/x/").as_deref(), Some("1/x"));
         assert_eq!(proxied_path("file:///tmp"), None);
     }

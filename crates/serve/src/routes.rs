@@ -15,12 +15,13 @@ use axum::{
     Extension, Json, Router,
 };
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::{
     limits::{self, Limits, Options},
     metrics,
     protocol::{self, Frame, InputError},
+    scorer::Output,
     signature::shorten,
     traffic::Routed,
     watch::Current,
@@ -156,8 +157,8 @@ fn read_frame(
     Ok(frame)
 }
 
-/// Checks `frame` against `model`'s signature; the positive-class probability per row.
-fn score(model: &LoadedModel, frame: &Frame) -> Result<Vec<f64>, ApiError> {
+/// Checks `frame` against `model`'s signature and scores every row.
+fn score(model: &LoadedModel, frame: &Frame) -> Result<Vec<Output>, ApiError> {
     let rows = model.signature.check(frame).map_err(|problems| ApiError {
         status: StatusCode::BAD_REQUEST,
         code: "INVALID_PARAMETER_VALUE",
@@ -167,13 +168,12 @@ fn score(model: &LoadedModel, frame: &Frame) -> Result<Vec<f64>, ApiError> {
         ),
         problems,
     })?;
-    rows.iter()
-        .map(|row| model.model.predict_proba_row(row))
-        .collect::<Result<Vec<f64>, _>>()
-        .map_err(|e| {
+    rows.iter().map(|row| model.scorer.score(row)).collect::<Result<Vec<Output>, _>>().map_err(
+        |e| {
             tracing::error!("model {} version {} failed: {e}", model.name, model.version);
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "the model failed")
-        })
+        },
+    )
 }
 
 /// Scores a request with whoever the traffic policy picks, and hands a
@@ -185,7 +185,7 @@ fn answer(
     body: Result<Bytes, BytesRejection>,
     v1: bool,
     start: Instant,
-) -> (Arc<Current>, Result<Vec<f64>, ApiError>) {
+) -> (Arc<Current>, Result<Vec<Output>, ApiError>) {
     let Routed { answer, shadow } = routed;
     let result = read_frame(headers, body, v1).and_then(|frame| {
         let result = score(&answer.model, &frame);
@@ -207,9 +207,9 @@ fn spawn_shadow(shadow: Arc<Current>, frame: Frame, id: String) {
         shadow.metrics.observe_shadow(start.elapsed(), result.is_err());
         let (name, version) = (&shadow.model.name, shadow.model.version);
         match result {
-            Ok(probabilities) => tracing::debug!(
+            Ok(outputs) => tracing::debug!(
                 target: "lathe_serve::shadow",
-                prediction_id = %id, model = %name, version, ?probabilities,
+                prediction_id = %id, model = %name, version, ?outputs,
                 "shadow prediction"
             ),
             Err(e) => tracing::debug!(
@@ -234,8 +234,9 @@ async fn invocations(
     };
     let (answered_by, result) = answer(routed, &id, &headers, body, false, start);
     match result {
-        Ok(probabilities) => {
-            let mut response = Json(json!({ "predictions": probabilities })).into_response();
+        Ok(outputs) => {
+            let predictions: Vec<Value> = outputs.iter().map(Output::to_json).collect();
+            let mut response = Json(json!({ "predictions": predictions })).into_response();
             response.headers_mut().insert(MODEL_VERSION_HEADER, answered_by.model.version.into());
             response
         }
@@ -247,8 +248,11 @@ async fn invocations(
 struct PredictResponse<'a> {
     prediction_id: &'a str,
     model: ModelRef<'a>,
-    predictions: Vec<&'a str>,
-    probabilities: Vec<f64>,
+    /// Class labels for classifiers, values for regressors.
+    predictions: Vec<Value>,
+    /// Per row: the positive class's probability (binary) or every class's (multiclass).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    probabilities: Option<Vec<Value>>,
 }
 
 #[derive(Serialize)]
@@ -277,18 +281,14 @@ async fn predict(
     let (current, result) = answer(routed, &id, &headers, body, true, start);
     let model = &current.model;
     match result {
-        Ok(probabilities) => {
-            let label = &model.model.label;
-            let predictions = probabilities
-                .iter()
-                .map(|p| {
-                    if *p >= 0.5 {
-                        label.positive_class.as_str()
-                    } else {
-                        label.negative_class.as_str()
-                    }
-                })
-                .collect();
+        Ok(outputs) => {
+            let classes = model.scorer.classes();
+            let (predictions, probabilities) = if classes.is_empty() {
+                (outputs.iter().map(Output::to_json).collect(), None)
+            } else {
+                let labels = outputs.iter().map(|o| json!(o.label(&classes))).collect();
+                (labels, Some(outputs.iter().map(Output::to_json).collect()))
+            };
             let model = ModelRef { name: &model.name, version: model.version };
             Json(PredictResponse { prediction_id: &id.0, model, predictions, probabilities })
                 .into_response()
@@ -315,7 +315,8 @@ async fn list_models(State(state): State<AppState>) -> Response {
                 "version": m.version,
                 "alias": m.alias,
                 "uri": m.uri,
-                "kind": m.model.kind(),
+                "kind": m.scorer.kind(),
+                "classes": m.scorer.classes(),
                 "signature": { "inputs": inputs },
             })
         })

@@ -8,7 +8,9 @@ use crate::protocol::Frame;
 /// At most this many problems are listed; the rest are counted.
 const MAX_PROBLEMS: usize = 100;
 
-/// One input column of a signature.
+/// One input column of a signature. A required column must be present
+/// with a value in every row; an optional one may be absent or null, which
+/// the model receives as a missing value (NaN), as MLflow does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnSpec {
     /// Column name.
@@ -43,6 +45,15 @@ impl Signature {
         Ok(Signature { columns })
     }
 
+    /// Required `double` columns named `names`, for a model logged without a signature.
+    pub fn doubles(names: &[String]) -> Signature {
+        let columns = names
+            .iter()
+            .map(|name| ColumnSpec { name: name.clone(), ty: "double".into(), required: true })
+            .collect();
+        Signature { columns }
+    }
+
     /// Checks a request against the schema; on success, the numeric rows in
     /// schema order. Every problem is listed (up to a cap), naming column and row.
     pub(crate) fn check(&self, frame: &Frame) -> Result<Vec<Vec<f64>>, Vec<String>> {
@@ -57,7 +68,7 @@ impl Signature {
             Some(names) => {
                 for spec in &self.columns {
                     let at = names.iter().position(|n| *n == spec.name);
-                    if at.is_none() {
+                    if at.is_none() && spec.required {
                         problems.push(format!("missing column '{}'", shorten(&spec.name)));
                     }
                     positions.push(at);
@@ -79,8 +90,17 @@ impl Signature {
             }
             let mut row = Vec::with_capacity(self.columns.len());
             for (spec, at) in self.columns.iter().zip(&positions) {
-                let Some(at) = at else { continue };
-                match number(&values[*at], &spec.ty) {
+                // An optional column may be absent or null: the model sees a missing value.
+                let value = match at {
+                    Some(at) => &values[*at],
+                    None if spec.required => continue,
+                    None => &Value::Null,
+                };
+                if value.is_null() && !spec.required {
+                    row.push(f64::NAN);
+                    continue;
+                }
+                match number(value, &spec.ty) {
                     Ok(v) => row.push(v),
                     Err(found) => problems.push(format!(
                         "row {r}: column '{}' expected {} got {found}",
@@ -178,6 +198,20 @@ mod tests {
         assert_eq!(schema().check(&f).unwrap(), vec![vec![1.5, 2.0]]);
         let positional = frame(None, vec![vec![json!(1.5), json!(2)]]);
         assert_eq!(schema().check(&positional).unwrap(), vec![vec![1.5, 2.0]]);
+    }
+
+    #[test]
+    fn optional_columns_may_be_absent_or_null() {
+        let mut optional = schema();
+        optional.columns[1].required = false;
+        let f = frame(Some(&["a"]), vec![vec![json!(1.5)]]);
+        let rows = optional.check(&f).unwrap();
+        assert_eq!(rows[0][0], 1.5);
+        assert!(rows[0][1].is_nan());
+        let f = frame(Some(&["b", "a"]), vec![vec![Value::Null, json!(2)]]);
+        assert!(optional.check(&f).unwrap()[0][1].is_nan());
+        let f = frame(Some(&["b", "a"]), vec![vec![json!("x"), json!(2)]]);
+        assert_eq!(optional.check(&f).unwrap_err(), ["row 0: column 'b' expected long got string"]);
     }
 
     #[test]

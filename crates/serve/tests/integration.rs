@@ -57,7 +57,7 @@ async fn fixture() -> Fixture {
         ("tiny", 1, Some("champion"))
     );
     let by_version = load("models:/tiny/1", &store, &artifacts).await.unwrap();
-    assert_eq!(by_version.model, loaded.model);
+    assert_eq!(by_version.scorer, loaded.scorer);
     for (uri, want) in [
         ("models:/nope@champion", "cannot load"),
         ("runs:/x/model", "cannot serve"),
@@ -771,4 +771,135 @@ async fn metrics_pass_promtool_check() {
     let said =
         format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && said.trim().is_empty(), "promtool: {said}\n{text}");
+}
+
+/// Logs `files` under a new run's `model/` and registers them as the next version of `name`.
+async fn register_files(f: &Fixture, name: &str, files: &[(&str, String)]) -> i64 {
+    let run = f
+        .store
+        .create_run(CreateRun {
+            experiment_id: f.experiment.clone(),
+            user_id: "test".into(),
+            ..CreateRun::default()
+        })
+        .await
+        .unwrap();
+    let prefix =
+        run.info.artifact_uri.strip_prefix("mlflow-artifacts:/").unwrap().trim_matches('/');
+    for (file, text) in files {
+        put(&*f.artifacts, &format!("{prefix}/model/{file}"), text.clone()).await;
+    }
+    if f.store.get_registered_model(name).await.is_err() {
+        f.store.create_registered_model(name, &[], None).await.unwrap();
+    }
+    f.store
+        .create_model_version(CreateModelVersion {
+            name: name.into(),
+            source: format!("runs:/{}/model", run.info.run_id),
+            run_id: Some(run.info.run_id.clone()),
+            ..CreateModelVersion::default()
+        })
+        .await
+        .unwrap()
+        .version
+}
+
+/// What `mlflow.xgboost.log_model(booster, model_format="json", signature=…)`
+/// writes, with PyYAML's folding of the long signature line; the columns
+/// are optional (the fixture's rows have missing values).
+fn xgboost_mlmodel(features: &[&str], format: &str) -> String {
+    let specs: Vec<String> = features
+        .iter()
+        .map(|f| format!("{{\"type\": \"double\", \"name\": \"{f}\", \"required\": false}}"))
+        .collect();
+    let inputs = specs.join(", ");
+    let mut folded = String::new();
+    for (i, word) in inputs.split(' ').enumerate() {
+        folded.push_str(if i == 0 {
+            ""
+        } else if i % 7 == 0 {
+            "\n    "
+        } else {
+            " "
+        });
+        folded.push_str(word);
+    }
+    format!(
+        "artifact_path: model\nflavors:\n  python_function:\n    data: model.{format}\n    \
+         loader_module: mlflow.xgboost\n  xgboost:\n    code: null\n    data: model.{format}\n    \
+         model_class: xgboost.core.Booster\n    model_format: {format}\n    xgb_version: 3.2.0\n\
+         mlflow_version: 3.17.2\nsignature:\n  inputs: '[{folded}]'\n  outputs: null\n"
+    )
+}
+
+#[tokio::test]
+async fn an_xgboost_booster_logged_with_mlflow_is_served_with_its_own_predictions() {
+    let f = fixture().await;
+    let model = include_str!("../../train/test_data/xgboost/binary.json").to_string();
+    let reference: Value =
+        serde_json::from_str(include_str!("../../train/test_data/xgboost/binary_reference.json"))
+            .unwrap();
+    let features: Vec<&str> =
+        reference["features"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    // The signature lists the columns in another order than the booster: matched by name.
+    let mut shuffled = features.clone();
+    shuffled.reverse();
+    let mlmodel = xgboost_mlmodel(&shuffled, "json");
+    let v =
+        register_files(&f, "boosted", &[("MLmodel", mlmodel), ("model.json", model.clone())]).await;
+    let loaded = load(&format!("models:/boosted/{v}"), &f.store, &f.artifacts).await.unwrap();
+    assert_eq!(loaded.scorer.kind(), "xgboost");
+    let app = Served::new(vec![loaded]).router(Options::default());
+    let rows = reference["rows"].as_array().unwrap();
+    let records: Vec<Value> = rows
+        .iter()
+        .map(|row| {
+            let cells = row.as_array().unwrap();
+            Value::Object(
+                features.iter().map(|f| f.to_string()).zip(cells.iter().cloned()).collect(),
+            )
+        })
+        .collect();
+    let body = json!({ "dataframe_records": records }).to_string();
+    let req = Request::builder()
+        .method("POST")
+        .uri("/invocations")
+        .header("content-type", "application/json")
+        .body(Body::from(body.clone()))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&bytes));
+    let got = probabilities(&serde_json::from_slice(&bytes).unwrap(), "predictions");
+    assert_eq!(got.len(), rows.len());
+    for (i, g) in got.iter().enumerate() {
+        let want = reference["predictions"][i][1].as_f64().unwrap();
+        assert!((g - want).abs() <= 1e-6, "row {i}: {g} vs xgboost's {want}");
+    }
+    let req = Request::builder()
+        .method("POST")
+        .uri("/v1/models/boosted/predict")
+        .header("content-type", "application/json")
+        .body(Body::from(json!(records[..2]).to_string()))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    let answer: Value = serde_json::from_slice(&bytes).unwrap();
+    for i in 0..2 {
+        let p = answer["probabilities"][i].as_f64().unwrap();
+        assert_eq!(answer["predictions"][i], json!(if p >= 0.5 { "1" } else { "0" }), "{answer}");
+    }
+
+    // What lathe cannot serve is refused at load, naming the reason.
+    let binary_format = xgboost_mlmodel(&features, "xgb");
+    let v =
+        register_files(&f, "boosted", &[("MLmodel", binary_format), ("model.xgb", model)]).await;
+    let err = load(&format!("models:/boosted/{v}"), &f.store, &f.artifacts).await.unwrap_err();
+    assert!(err.to_string().contains("model_format=\"json\""), "{err}");
+    let sklearn =
+        "artifact_path: model\nflavors:\n  sklearn:\n    pickled_model: model.pkl\n".to_string();
+    let v = register_files(&f, "boosted", &[("MLmodel", sklearn)]).await;
+    let err = load(&format!("models:/boosted/{v}"), &f.store, &f.artifacts).await.unwrap_err();
+    assert!(err.to_string().contains("no flavor lathe can serve (it has: sklearn"), "{err}");
 }

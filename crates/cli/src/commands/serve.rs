@@ -73,7 +73,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             "loaded {uri}: {} version {} ({})",
             model.name,
             model.version,
-            model.model.kind()
+            model.scorer.kind()
         );
         models.push(model);
     }

@@ -8,6 +8,7 @@ use std::{collections::HashSet, path::PathBuf, sync::Arc};
 use anyhow::{bail, Context};
 use lathe_core::Tag;
 use lathe_monitor::{ProfileOptions, ProfileValues, ReferenceProfile};
+use lathe_serve::Output;
 use lathe_store::{ArtifactStore, LocalArtifactStore, Store};
 
 use super::csv_columns::{is_integer_literal, is_missing};
@@ -67,10 +68,10 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             format!("cannot use artifacts destination {}", args.artifacts_destination.display())
         })?);
     let loaded = lathe_serve::load(uri, &store, &artifacts).await?;
-    let predictions = predictions(&loaded.model, &features);
+    let predictions = predictions(&loaded, &features);
     if predictions.is_empty() {
         tracing::warn!(
-            "the data lacks some of the model's numerical features: no prediction profile"
+            "the data lacks some of the model's numerical inputs: no prediction profile"
         );
     }
     let profile = ReferenceProfile::compute(&features, &predictions, &options)?;
@@ -93,30 +94,43 @@ fn write(profile: &ReferenceProfile, out: Option<&PathBuf>) -> anyhow::Result<()
     }
 }
 
-/// The model's predicted probability per row (`prediction`), or nothing when
-/// a feature of the model is not a numerical column of the data.
+/// The model's prediction per row (`prediction`: the positive class's
+/// probability, the value, or a multiclass model's label), or nothing when
+/// an input of the model is not a numerical column of the data.
 fn predictions(
-    model: &lathe_train::Model,
+    model: &lathe_serve::LoadedModel,
     features: &[(String, ProfileValues)],
 ) -> Vec<(String, ProfileValues)> {
-    let mut columns = Vec::with_capacity(model.feature_names.len());
-    for name in &model.feature_names {
-        match features.iter().find(|(n, _)| n == name) {
+    let mut columns = Vec::with_capacity(model.signature.columns.len());
+    for spec in &model.signature.columns {
+        match features.iter().find(|(n, _)| *n == spec.name) {
             Some((_, ProfileValues::Numerical { values, .. })) => columns.push(values),
             _ => return Vec::new(),
         }
     }
     let rows = columns.first().map_or(0, |c| c.len());
+    let classes = model.scorer.classes();
     let mut row = vec![0.0; columns.len()];
-    let values = (0..rows)
-        .map(|i| {
-            for (cell, column) in row.iter_mut().zip(&columns) {
-                *cell = column[i];
+    let mut numbers = Vec::new();
+    let mut labels = Vec::new();
+    for i in 0..rows {
+        for (cell, column) in row.iter_mut().zip(&columns) {
+            *cell = column[i];
+        }
+        match model.scorer.score(&row) {
+            Ok(Output::Probability(v) | Output::Value(v)) => numbers.push(v),
+            Ok(out @ Output::Probabilities(_)) => {
+                labels.push(out.label(&classes).map(str::to_string))
             }
-            model.predict_proba_row(&row).unwrap_or(f64::NAN)
-        })
-        .collect();
-    vec![("prediction".to_string(), ProfileValues::Numerical { values, integer: false })]
+            Err(_) => numbers.push(f64::NAN),
+        }
+    }
+    let values = if labels.is_empty() {
+        ProfileValues::Numerical { values: numbers, integer: false }
+    } else {
+        ProfileValues::Categorical(labels)
+    };
+    vec![("prediction".to_string(), values)]
 }
 
 /// Stores `profile` as [`ARTIFACT`] among the artifacts of the version's run

@@ -1,0 +1,103 @@
+//! What a served model computes for one checked row: lathe's own models,
+//! and boosters trained elsewhere and logged with MLflow (XGBoost's JSON
+//! format), all evaluated in Rust.
+
+use lathe_train::{xgboost::Objective, xgboost::XgbModel, Model};
+
+/// One row's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// A binary classifier's probability of its positive class.
+    Probability(f64),
+    /// A multiclass classifier's probability per class.
+    Probabilities(Vec<f64>),
+    /// A regression value (or a raw margin).
+    Value(f64),
+}
+
+/// A fitted model as serving runs it. Rows arrive in the order of the
+/// model's signature.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scorer {
+    /// lathe's binary classifier (`model.json`).
+    Lathe(Model),
+    /// An XGBoost booster; `order[i]` is the signature column of the model's feature `i`.
+    Xgboost {
+        /// The booster.
+        model: XgbModel,
+        /// Signature column per model feature.
+        order: Vec<usize>,
+    },
+}
+
+impl Scorer {
+    /// Short name of the model kind, for `/v1/models` and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Scorer::Lathe(model) => model.kind(),
+            Scorer::Xgboost { .. } => "xgboost",
+        }
+    }
+
+    /// Class labels in output order; empty for a regressor.
+    pub fn classes(&self) -> Vec<String> {
+        match self {
+            Scorer::Lathe(model) => {
+                vec![model.label.negative_class.clone(), model.label.positive_class.clone()]
+            }
+            Scorer::Xgboost { model, .. } => match model.objective() {
+                Objective::Logistic => vec!["0".into(), "1".into()],
+                Objective::Softmax => (0..model.outputs()).map(|c| c.to_string()).collect(),
+                Objective::LogitRaw | Objective::Identity | Objective::Exp => Vec::new(),
+            },
+        }
+    }
+
+    /// Scores one row.
+    pub fn score(&self, row: &[f64]) -> Result<Output, String> {
+        match self {
+            Scorer::Lathe(model) => {
+                model.predict_proba_row(row).map(Output::Probability).map_err(|e| e.to_string())
+            }
+            Scorer::Xgboost { model, order } => {
+                let features: Vec<f64> =
+                    order.iter().map(|&i| row.get(i).copied().unwrap_or(f64::NAN)).collect();
+                let out = model.predict(&features);
+                Ok(match (model.objective(), out.as_slice()) {
+                    (Objective::Logistic, [p]) => Output::Probability(*p),
+                    (Objective::Softmax, _) => Output::Probabilities(out),
+                    (_, [v]) => Output::Value(*v),
+                    (_, _) => return Err(format!("the booster gave {} values", out.len())),
+                })
+            }
+        }
+    }
+}
+
+impl Output {
+    /// The label for a classifier's output (the first class on ties), else `None`.
+    pub fn label<'a>(&self, classes: &'a [String]) -> Option<&'a str> {
+        let index = match self {
+            Output::Probability(p) => usize::from(*p >= 0.5),
+            Output::Probabilities(ps) => {
+                let mut best = 0;
+                for (i, p) in ps.iter().enumerate() {
+                    if *p > ps[best] {
+                        best = i;
+                    }
+                }
+                best
+            }
+            Output::Value(_) => return None,
+        };
+        classes.get(index).map(String::as_str)
+    }
+
+    /// As MLflow's pyfunc answers: the probability, the probabilities, or the value.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Output::Probability(p) | Output::Value(p) => serde_json::json!(p),
+            Output::Probabilities(ps) => serde_json::json!(ps),
+        }
+    }
+}
