@@ -63,7 +63,7 @@ pub fn bootstrap_indices(n: usize, resamples: usize, seed: u64) -> Vec<Vec<usize
 }
 
 /// The `q`-quantile (`q` in [0, 1]) of sorted values, numpy's `linear` method.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
     let pos = q * (sorted.len() - 1) as f64;
     let lo = pos.floor() as usize;
     let hi = (lo + 1).min(sorted.len() - 1);
