@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use lathe_core::html_escape;
 
-use super::svg::{self, trim_sig, Series};
+use super::svg::{self, trim_sig, Corner, Series};
 use super::{EvalReport, Task};
 use crate::ClassificationMetrics;
 
@@ -132,29 +132,44 @@ fn classification_plots(out: &mut String, r: &EvalReport, m: &ClassificationMetr
     };
     let roc = series(&r.roc_curves, "AUC");
     let pr = series(&r.pr_curves, "AP");
-    fn as_series(v: &[(String, Vec<f64>, Vec<f64>)]) -> Vec<Series<'_>> {
-        v.iter().map(|(name, x, y)| Series { name: name.clone(), x, y, markers: false }).collect()
+    fn as_series(v: &[(String, Vec<f64>, Vec<f64>)], step: bool) -> Vec<Series<'_>> {
+        v.iter()
+            .map(|(name, x, y)| Series {
+                name: name.clone(),
+                x,
+                y,
+                markers: false,
+                step,
+                notes: Vec::new(),
+            })
+            .collect()
     }
     let one_vs_rest = if r.task == Task::Multiclass { " (one-vs-rest)" } else { "" };
     out.push_str(&svg::line_chart(
         "roc",
         &format!("ROC curve{one_vs_rest}"),
         ("false positive rate", "true positive rate"),
-        &as_series(&roc),
+        &as_series(&roc, false),
         true,
         true,
+        Corner::BottomRight,
     ));
     out.push_str(&svg::line_chart(
         "pr",
         &format!("Precision–recall curve{one_vs_rest}"),
         ("recall", "precision"),
-        &as_series(&pr),
+        &as_series(&pr, true),
         false,
         true,
+        Corner::BottomLeft,
     ));
-    let filled: Vec<(f64, f64)> =
-        m.calibration.bins.iter().filter_map(|b| b.mean_predicted.zip(b.hit_rate)).collect();
-    let (x, y): (Vec<f64>, Vec<f64>) = filled.into_iter().unzip();
+    let filled: Vec<_> = m.calibration.bins.iter().filter(|b| b.count > 0).collect();
+    let x: Vec<f64> = filled.iter().filter_map(|b| b.mean_predicted).collect();
+    let y: Vec<f64> = filled.iter().filter_map(|b| b.hit_rate).collect();
+    let notes: Vec<String> = filled
+        .iter()
+        .map(|b| format!("{}–{}: {} rows", trim_sig(b.low), trim_sig(b.high), b.count))
+        .collect();
     let (title, x_label, y_label) = if r.task == Task::Binary {
         ("Calibration", "mean predicted probability (positive class)", "fraction of positives")
     } else {
@@ -165,9 +180,10 @@ fn classification_plots(out: &mut String, r: &EvalReport, m: &ClassificationMetr
         "calibration",
         title,
         (x_label, y_label),
-        &[Series { name, x: &x, y: &y, markers: true }],
+        &[Series { name, x: &x, y: &y, markers: true, step: false, notes }],
         true,
         true,
+        Corner::TopLeft,
     ));
     out.push_str(&svg::heatmap("confusion", "Confusion matrix", &m.classes, &m.confusion));
 }

@@ -28,17 +28,39 @@ pub(crate) struct Series<'a> {
     pub y: &'a [f64],
     /// Draw markers at the points (few points, e.g. reliability bins).
     pub markers: bool,
+    /// Draw as steps: point `i` holds `y[i]` from `x[i-1]` to `x[i]`, the
+    /// area that average precision sums (a PR curve).
+    pub step: bool,
+    /// Per-point hover text (e.g. the rows in a bin); empty for none.
+    pub notes: Vec<String>,
+}
+
+/// Where the legend goes: the corner the curves usually leave empty.
+#[derive(Clone, Copy)]
+pub(crate) enum Corner {
+    TopLeft,
+    BottomLeft,
+    BottomRight,
 }
 
 /// Maps data coordinates to the plot area and draws the axes.
 struct Frame {
     x: (f64, f64),
     y: (f64, f64),
+    /// Only whole-number ticks on the y axis (counts).
+    integer_y: bool,
+}
+
+/// Widens a range by 3% on each side so marks on its ends stay visible.
+fn pad((lo, hi): (f64, f64)) -> (f64, f64) {
+    let (lo, hi) = widen((lo, hi));
+    let m = (hi - lo) * 0.03;
+    (lo - m, hi + m)
 }
 
 impl Frame {
     fn new(x: (f64, f64), y: (f64, f64)) -> Frame {
-        Frame { x: widen(x), y: widen(y) }
+        Frame { x: pad(x), y: pad(y), integer_y: false }
     }
 
     fn px(&self, x: f64) -> f64 {
@@ -53,7 +75,7 @@ impl Frame {
     fn open(&self, out: &mut String, plot: &str, title: &str, x_label: &str, y_label: &str) {
         open_svg(out, plot, title);
         let (l, r, t, b) = (LEFT, WIDTH - RIGHT, TOP, HEIGHT - BOTTOM);
-        for v in ticks(self.x.0, self.x.1) {
+        for v in ticks(self.x.0, self.x.1, false) {
             let x = self.px(v);
             let _ = write!(
                 out,
@@ -62,7 +84,7 @@ impl Frame {
                 tick_label(v)
             );
         }
-        for v in ticks(self.y.0, self.y.1) {
+        for v in ticks(self.y.0, self.y.1, self.integer_y) {
             let y = self.py(v);
             let _ = write!(
                 out,
@@ -120,15 +142,18 @@ pub(crate) fn extent<'a>(values: impl IntoIterator<Item = &'a f64>) -> (f64, f64
     }
 }
 
-/// About five round tick values inside `[lo, hi]`.
-fn ticks(lo: f64, hi: f64) -> Vec<f64> {
+/// About five round tick values inside `[lo, hi]`; whole numbers only when
+/// `integer` (counts have no 2.5).
+fn ticks(lo: f64, hi: f64, integer: bool) -> Vec<f64> {
     let raw = (hi - lo) / 5.0;
     let mag = 10f64.powf(raw.log10().floor());
     let step = [1.0, 2.0, 2.5, 5.0, 10.0]
         .iter()
         .map(|m| m * mag)
+        .filter(|s| !integer || (s.fract() == 0.0 && *s >= 1.0))
         .find(|s| *s >= raw)
-        .unwrap_or(10.0 * mag);
+        .unwrap_or(10.0 * mag)
+        .max(if integer { 1.0 } else { 0.0 });
     let first = (lo / step).ceil() as i64;
     let last = (hi / step).floor() as i64;
     (first..=last).map(|i| i as f64 * step).collect()
@@ -164,6 +189,7 @@ pub(crate) fn line_chart(
     series: &[Series<'_>],
     diagonal: bool,
     unit: bool,
+    legend: Corner,
 ) -> String {
     let frame = if unit {
         Frame::new((0.0, 1.0), (0.0, 1.0))
@@ -190,7 +216,14 @@ pub(crate) fn line_chart(
                 .filter(|(x, y)| x.is_finite() && y.is_finite())
                 .map(|(&x, &y)| (frame.px(x), frame.py(y)))
                 .collect();
-        let d: Vec<String> = points.iter().map(|(x, y)| format!("{x:.2},{y:.2}")).collect();
+        let mut path: Vec<(f64, f64)> = Vec::with_capacity(points.len() * 2);
+        for (i, &(x, y)) in points.iter().enumerate() {
+            if s.step && i > 0 {
+                path.push((points[i - 1].0, y));
+            }
+            path.push((x, y));
+        }
+        let d: Vec<String> = path.iter().map(|(x, y)| format!("{x:.2},{y:.2}")).collect();
         let _ = write!(
             out,
             r##"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"><title>{}</title></polyline>"##,
@@ -198,24 +231,48 @@ pub(crate) fn line_chart(
             html_escape(&s.name)
         );
         if s.markers {
-            for (x, y) in &points {
-                let _ = write!(out, r##"<circle cx="{x:.2}" cy="{y:.2}" r="4" fill="{color}"/>"##);
+            for (j, (x, y)) in points.iter().enumerate() {
+                let note = s.notes.get(j).map(|n| html_escape(n).to_string()).unwrap_or_default();
+                let _ = write!(
+                    out,
+                    r##"<circle cx="{x:.2}" cy="{y:.2}" r="4" fill="{color}"><title>{note}</title></circle>"##
+                );
             }
         }
-        // Legend, top-left inside the plot area, one line per series.
-        let ly = TOP + 18.0 + 18.0 * i as f64;
+    }
+    legend_box(&mut out, series, legend);
+    out.push_str("</svg>");
+    out
+}
+
+/// The legend: one line per series on a white box in the given corner.
+fn legend_box(out: &mut String, series: &[Series<'_>], corner: Corner) {
+    let longest = series.iter().map(|s| s.name.chars().count()).max().unwrap_or(0) as f64;
+    let (w, h) = (36.0 + 6.6 * longest, 8.0 + 18.0 * series.len() as f64);
+    let x = match corner {
+        Corner::TopLeft | Corner::BottomLeft => LEFT + 8.0,
+        Corner::BottomRight => WIDTH - RIGHT - 8.0 - w,
+    };
+    let y = match corner {
+        Corner::TopLeft => TOP + 8.0,
+        Corner::BottomLeft | Corner::BottomRight => HEIGHT - BOTTOM - 8.0 - h,
+    };
+    let _ = write!(
+        out,
+        r##"<rect x="{x:.2}" y="{y:.2}" width="{w:.2}" height="{h:.2}" fill="#fff" fill-opacity="0.9" stroke="#ddd"/>"##
+    );
+    for (i, s) in series.iter().enumerate() {
+        let ly = y + 17.0 + 18.0 * i as f64;
         let _ = write!(
             out,
-            r##"<rect x="{}" y="{}" width="14" height="4" fill="{color}"/><text x="{}" y="{}" class="legend">{}</text>"##,
-            LEFT + 10.0,
-            ly - 4.0,
-            LEFT + 30.0,
-            ly + 1.0,
+            r##"<rect x="{:.2}" y="{:.2}" width="16" height="4" fill="{}"/><text x="{:.2}" y="{ly:.2}" class="legend">{}</text>"##,
+            x + 8.0,
+            ly - 5.0,
+            PALETTE[i % PALETTE.len()],
+            x + 30.0,
             html_escape(&s.name)
         );
     }
-    out.push_str("</svg>");
-    out
 }
 
 /// Scatter of `(x, y)` with a horizontal reference line at `y = 0`.
@@ -258,7 +315,9 @@ pub(crate) fn histogram(
     counts: &[u64],
 ) -> String {
     let top = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
-    let frame = Frame::new(extent(edges), (0.0, top));
+    let mut frame = Frame::new(extent(edges), (0.0, top * 1.05));
+    frame.y.0 = 0.0;
+    frame.integer_y = true;
     let mut out = String::new();
     frame.open(&mut out, plot, title, x_label, "rows");
     for (i, &c) in counts.iter().enumerate() {
@@ -298,8 +357,17 @@ pub(crate) fn heatmap(plot: &str, title: &str, labels: &[String], matrix: &[Vec<
                 out,
                 r##"<rect x="{x:.2}" y="{y:.2}" width="{cell:.2}" height="{cell:.2}" fill="hsl(212 55% {light:.1}%)" stroke="#fff"/><text x="{:.2}" y="{:.2}" text-anchor="middle" fill="{text}" class="cell">{count}</text>"##,
                 x + cell / 2.0,
-                y + cell / 2.0 + 5.0
+                y + cell / 2.0 + 2.0
             );
+            if cell >= 48.0 {
+                let _ = write!(
+                    out,
+                    r##"<text x="{:.2}" y="{:.2}" text-anchor="middle" fill="{text}" class="small">{:.0}%</text>"##,
+                    x + cell / 2.0,
+                    y + cell / 2.0 + 18.0,
+                    100.0 * share
+                );
+            }
         }
     }
     let font = if cell < 40.0 { "small" } else { "" };
@@ -354,7 +422,7 @@ pub(crate) fn bars(plot: &str, title: &str, labels: &[String], values: &[f64]) -
             PALETTE[if v < 0.0 { 2 } else { 0 }],
             label_w + w + 6.0,
             y + 13.0,
-            trim_sig(v)
+            trim_sig(v).trim_end_matches('0').trim_end_matches('.')
         );
     }
     out.push_str("</svg>");
@@ -385,8 +453,11 @@ mod tests {
 
     #[test]
     fn ticks_are_round_and_inside_the_range() {
-        assert_eq!(ticks(0.0, 1.0), [0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]);
-        assert_eq!(ticks(-37.0, 112.0), [0.0, 50.0, 100.0]);
+        assert_eq!(ticks(0.0, 1.0, false), [0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]);
+        assert_eq!(ticks(-37.0, 112.0, false), [0.0, 50.0, 100.0]);
+        assert_eq!(ticks(0.0, 12.0, false), [0.0, 2.5, 5.0, 7.5, 10.0]);
+        assert_eq!(ticks(0.0, 12.0, true), [0.0, 5.0, 10.0]);
+        assert_eq!(ticks(0.0, 3.0, true), [0.0, 1.0, 2.0, 3.0]);
         assert_eq!(tick_label(0.6000000000000001), "0.6");
         assert_eq!(tick_label(25000.0), "25k");
         assert_eq!(widen((3.0, 3.0)), (2.7, 3.3));
