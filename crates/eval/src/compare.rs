@@ -14,6 +14,7 @@
 //! unspecified stream (it changed between `rand` releases) does not.
 
 use lathe_core::SplitMix64;
+use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
@@ -23,7 +24,7 @@ use crate::{Error, Result};
 pub type Metric = fn(&[u8], &[f64]) -> f64;
 
 /// How the bootstrap resamples.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BootstrapConfig {
     /// Number of resamples `B`.
     pub resamples: usize,
@@ -41,7 +42,7 @@ impl Default for BootstrapConfig {
 }
 
 /// The difference `metric(a) - metric(b)` and its bootstrap interval.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PairedDiff {
     /// The difference on the rows as given.
     pub observed: f64,

@@ -12,8 +12,10 @@
 //! - Bootstrap confidence intervals of any metric ([`bootstrap_metrics`],
 //!   [`classification_intervals`], [`regression_intervals`]), per-slice
 //!   metrics ([`classification_slices`], [`regression_slices`]).
-//! - Comparing two models on the same rows: [`paired_bootstrap`], the
-//!   champion/challenger [`gate`], and McNemar's test ([`mcnemar`]).
+//! - Comparing two models on the same rows on any metric:
+//!   [`compare_classifiers`] (paired bootstrap of the difference and
+//!   McNemar's test, [`mcnemar`]) and [`compare_regressors`]; the binary
+//!   [`paired_bootstrap`] and the champion/challenger [`gate`] built on it.
 //! - A report: [`EvalReport`] (serde JSON) and its self-contained HTML page
 //!   with SVG plots ([`EvalReport::to_html`]).
 //!
@@ -39,6 +41,7 @@
 mod bootstrap;
 pub mod classification;
 mod compare;
+mod comparison;
 mod error;
 mod mcnemar;
 mod regression;
@@ -63,6 +66,7 @@ pub use classification::multiclass::{
 pub use compare::{
     bootstrap_indices, gate, paired_bootstrap, BootstrapConfig, Decision, Metric, PairedDiff,
 };
+pub use comparison::{compare_classifiers, compare_regressors, Comparison};
 pub use error::{Error, Result};
 pub use mcnemar::{mcnemar, mcnemar_from_counts, McNemar, EXACT_BELOW};
 pub use regression::{check_regression, RegressionMetrics};

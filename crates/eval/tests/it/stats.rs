@@ -88,3 +88,54 @@ fn mcnemar_of_two_models_on_breast_cancer_matches_statsmodels() {
     assert_eq!(swapped.p_value, got.p_value);
     assert_eq!(swapped.a_only_right, got.b_only_right);
 }
+
+/// Model B: model A's positive-class probability with deterministic noise.
+fn noisy(p: &[f64]) -> Vec<f64> {
+    p.chunks_exact(2)
+        .enumerate()
+        .flat_map(|(i, row)| {
+            let q = (row[1] + 0.45 * (i as f64 * 1.7).sin()).clamp(0.0, 1.0);
+            [1.0 - q, q]
+        })
+        .collect()
+}
+
+#[test]
+fn comparing_classifiers_equals_the_binary_paired_bootstrap_and_adds_mcnemar() {
+    let c = &doc()["binary"];
+    let (y, a, classes) = (indices(&c["y_true"]), matrix(&c["proba"]), strings(&c["classes"]));
+    let b = noisy(&a);
+    let config = BootstrapConfig { resamples: 300, ..BootstrapConfig::default() };
+    let got = lathe_eval::compare_classifiers(&y, &a, &b, &classes, "roc_auc", &config).unwrap();
+    // The same draws and rule as the binary paired bootstrap the gate uses.
+    let y8: Vec<u8> = y.iter().map(|&t| u8::try_from(t).unwrap()).collect();
+    let p1 = |m: &[f64]| -> Vec<f64> { m.iter().skip(1).step_by(2).copied().collect() };
+    let auc = |y: &[u8], p: &[f64]| lathe_eval::roc_auc(y, p).unwrap_or(f64::NAN);
+    let want = lathe_eval::paired_bootstrap(&y8, &p1(&a), &p1(&b), auc, &config).unwrap();
+    close("observed", got.diff.observed, want.observed);
+    close("low", got.diff.ci_low, want.ci_low);
+    close("high", got.diff.ci_high, want.ci_high);
+    assert_eq!(got.diff.resamples, want.resamples);
+    assert!(got.a > got.b && got.diff.ci_low > 0.0, "{got:?}");
+    let m = got.mcnemar.unwrap();
+    let pred = |p: &[f64]| lathe_eval::predict_classes(p, 2);
+    assert_eq!(m, mcnemar(&y, &pred(&a), &pred(&b)).unwrap());
+    // A model against itself: no difference, no discordant rows.
+    let same = lathe_eval::compare_classifiers(&y, &a, &a, &classes, "f1_macro", &config).unwrap();
+    assert_eq!((same.diff.ci_low, same.diff.ci_high, same.diff.observed), (0.0, 0.0, 0.0));
+    assert_eq!(same.mcnemar.unwrap().p_value, 1.0);
+}
+
+#[test]
+fn comparing_regressors_and_unknown_metrics() {
+    let c = &doc()["regression"];
+    let (y, a) = (floats(&c["y_true"]), floats(&c["y_pred"]));
+    let b: Vec<f64> = a.iter().map(|p| p * 0.5 + 76.0).collect();
+    let config = BootstrapConfig { resamples: 200, ..BootstrapConfig::default() };
+    let got = lathe_eval::compare_regressors(&y, &a, &b, "rmse", &config).unwrap();
+    assert!(got.mcnemar.is_none());
+    assert_eq!(got.diff.observed, got.a - got.b);
+    assert!(got.diff.ci_low <= got.diff.observed && got.diff.observed <= got.diff.ci_high);
+    let e = lathe_eval::compare_regressors(&y, &a, &b, "auc", &config).unwrap_err();
+    assert_eq!(e.to_string(), "compare: metric 'auc' is unknown or not defined on these rows");
+}
