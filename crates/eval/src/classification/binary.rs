@@ -133,23 +133,26 @@ pub fn roc_auc(y_true: &[u8], y_score: &[f64]) -> Result<f64> {
     if positives == 0 || positives == y_true.len() {
         return Err(Error::SingleClass { what: WHAT });
     }
-    let (fps, tps) = roc_points(y_true, y_score);
+    Ok(roc_auc_from(&threshold_counts(y_true, y_score)))
+}
+
+/// ROC AUC from the threshold table; both classes must be present.
+pub(crate) fn roc_auc_from(counts: &ThresholdCounts) -> f64 {
+    let (fps, tps) = roc_points_from(counts);
     let (fp_all, tp_all) = (fps[fps.len() - 1] as f64, tps[tps.len() - 1] as f64);
-    let area = fps
-        .windows(2)
+    fps.windows(2)
         .zip(tps.windows(2))
         .map(|(f, t)| {
             let dx = f[1] as f64 / fp_all - f[0] as f64 / fp_all;
             dx * (t[1] as f64 / tp_all + t[0] as f64 / tp_all) / 2.0
         })
-        .sum();
-    Ok(area)
+        .sum()
 }
 
 /// Cumulative false and true positive counts at each distinct score, from
 /// the highest down, after dropping collinear points, starting at (0, 0).
-pub(crate) fn roc_points(y_true: &[u8], y_score: &[f64]) -> (Vec<i64>, Vec<i64>) {
-    let ThresholdCounts { mut fps, mut tps, .. } = threshold_counts(y_true, y_score);
+pub(crate) fn roc_points_from(counts: &ThresholdCounts) -> (Vec<i64>, Vec<i64>) {
+    let (mut fps, mut tps) = (counts.fps.clone(), counts.tps.clone());
     if fps.len() > 2 {
         let n = fps.len();
         let keep: Vec<usize> = (0..n)

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::binary::{check_finite, check_pair, roc_points};
+use super::binary::{check_finite, check_pair, roc_points_from};
 use crate::{Error, Result};
 
 /// Cumulative counts at each distinct score, highest score first.
@@ -19,6 +19,18 @@ pub(crate) struct ThresholdCounts {
     pub tps: Vec<i64>,
     /// The distinct scores, descending.
     pub thresholds: Vec<f64>,
+}
+
+impl ThresholdCounts {
+    /// Positives in all rows.
+    pub fn positives(&self) -> i64 {
+        self.tps.last().copied().unwrap_or(0)
+    }
+
+    /// Negatives in all rows.
+    pub fn negatives(&self) -> i64 {
+        self.fps.last().copied().unwrap_or(0)
+    }
 }
 
 /// Scores must be finite and labels 0/1 (checked by the callers).
@@ -86,8 +98,12 @@ fn checked(what: &'static str, y_true: &[u8], y_score: &[f64]) -> Result<Thresho
 /// The ROC curve (`roc_curve` with `drop_intermediate=True`): false positive
 /// rate on `x`, true positive rate on `y`, starting at (0, 0).
 pub fn roc_curve(y_true: &[u8], y_score: &[f64]) -> Result<Curve> {
-    let counts = checked("roc_curve", y_true, y_score)?;
-    let (fps, tps) = roc_points(y_true, y_score);
+    Ok(roc_curve_from(&checked("roc_curve", y_true, y_score)?))
+}
+
+/// The ROC curve from the threshold table; both classes must be present.
+pub(crate) fn roc_curve_from(counts: &ThresholdCounts) -> Curve {
+    let (fps, tps) = roc_points_from(counts);
     let (fp_all, tp_all) = (fps[fps.len() - 1] as f64, tps[tps.len() - 1] as f64);
     // The kept points are a subsequence of `counts`; find their thresholds by position.
     let mut thresholds = vec![f64::INFINITY];
@@ -98,18 +114,22 @@ pub fn roc_curve(y_true: &[u8], y_score: &[f64]) -> Result<Curve> {
         }
         thresholds.push(counts.thresholds[j]);
     }
-    Ok(Curve {
+    Curve {
         x: fps.iter().map(|&f| f as f64 / fp_all).collect(),
         y: tps.iter().map(|&t| t as f64 / tp_all).collect(),
         thresholds,
-    })
+    }
 }
 
 /// The precision–recall curve (`precision_recall_curve`): recall on `x`,
 /// precision on `y`, one point per distinct score from the highest down,
 /// ending at (recall 0, precision 1) as scikit-learn's does.
 pub fn precision_recall_curve(y_true: &[u8], y_score: &[f64]) -> Result<Curve> {
-    let c = pr_counts("precision_recall_curve", y_true, y_score)?;
+    Ok(pr_curve_from(&pr_counts("precision_recall_curve", y_true, y_score)?))
+}
+
+/// The precision–recall curve from the threshold table; needs a positive.
+pub(crate) fn pr_curve_from(c: &ThresholdCounts) -> Curve {
     let positives = c.tps[c.tps.len() - 1] as f64;
     let mut curve = Curve { x: vec![0.0], y: vec![1.0], thresholds: vec![f64::INFINITY] };
     for i in 0..c.tps.len() {
@@ -117,7 +137,7 @@ pub fn precision_recall_curve(y_true: &[u8], y_score: &[f64]) -> Result<Curve> {
         curve.y.push(c.tps[i] as f64 / (c.tps[i] + c.fps[i]) as f64);
         curve.thresholds.push(c.thresholds[i]);
     }
-    Ok(curve)
+    curve
 }
 
 /// Precision–recall needs at least one positive (all positives is fine).
@@ -134,7 +154,11 @@ fn pr_counts(what: &'static str, y_true: &[u8], y_score: &[f64]) -> Result<Thres
 /// `Σ (R_i − R_{i−1}) · P_i` over the distinct thresholds, a step-wise area
 /// with no interpolation. Needs at least one positive in `y_true`.
 pub fn average_precision(y_true: &[u8], y_score: &[f64]) -> Result<f64> {
-    let c = pr_counts("average_precision", y_true, y_score)?;
+    Ok(average_precision_from(&pr_counts("average_precision", y_true, y_score)?))
+}
+
+/// Average precision from the threshold table; needs a positive.
+pub(crate) fn average_precision_from(c: &ThresholdCounts) -> f64 {
     let positives = c.tps[c.tps.len() - 1] as f64;
     let mut previous_recall = 0.0;
     let mut area = 0.0;
@@ -143,7 +167,7 @@ pub fn average_precision(y_true: &[u8], y_score: &[f64]) -> Result<f64> {
         area += (recall - previous_recall) * (tp as f64 / (tp + fp) as f64);
         previous_recall = recall;
     }
-    Ok(area)
+    area
 }
 
 /// The threshold that maximizes F1, and what it achieves there.
@@ -164,6 +188,14 @@ pub struct BestThreshold {
 /// wins, as `np.argmax` over scikit-learn's ascending thresholds picks it.
 pub fn best_f1_threshold(y_true: &[u8], y_score: &[f64]) -> Result<BestThreshold> {
     let c = pr_counts("best_f1_threshold", y_true, y_score)?;
+    best_f1_from(&c).ok_or(Error::Empty { what: "best_f1_threshold" })
+}
+
+/// The best F1 threshold from the threshold table; `None` without positives.
+pub(crate) fn best_f1_from(c: &ThresholdCounts) -> Option<BestThreshold> {
+    if c.positives() == 0 {
+        return None;
+    }
     let positives = c.tps[c.tps.len() - 1];
     let mut best: Option<BestThreshold> = None;
     for i in 0..c.tps.len() {
@@ -178,7 +210,7 @@ pub fn best_f1_threshold(y_true: &[u8], y_score: &[f64]) -> Result<BestThreshold
             });
         }
     }
-    best.ok_or(Error::Empty { what: "best_f1_threshold" })
+    best
 }
 
 #[cfg(test)]

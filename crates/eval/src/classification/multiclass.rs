@@ -23,9 +23,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::binary::roc_auc_from;
 use super::calibration::{binary_calibration, calibration, Calibration};
-use super::curves::{average_precision, best_f1_threshold, BestThreshold};
-use crate::{brier_score, roc_auc, Error, Result};
+use super::curves::{average_precision_from, best_f1_from, threshold_counts, BestThreshold};
+use crate::{brier_score, Error, Result};
 
 /// How far a row's probabilities may sum from 1 (models that compute in
 /// `f32` are off by about 1e-7).
@@ -165,6 +166,15 @@ pub fn confusion_matrix(y_true: &[usize], y_pred: &[usize], k: usize) -> Vec<Vec
     m
 }
 
+/// ROC AUC and average precision of one class against the rest from one
+/// sort (`None` where the class or its complement is absent), and the table.
+fn areas(y: &[u8], p: &[f64]) -> (Option<f64>, Option<f64>, super::curves::ThresholdCounts) {
+    let counts = threshold_counts(y, p);
+    let auc = (counts.positives() > 0 && counts.negatives() > 0).then(|| roc_auc_from(&counts));
+    let ap = (counts.positives() > 0).then(|| average_precision_from(&counts));
+    (auc, ap, counts)
+}
+
 fn ratio(num: u64, den: u64) -> f64 {
     if den == 0 {
         0.0
@@ -217,23 +227,17 @@ impl ClassificationMetrics {
         let is_class = |c: usize| -> Vec<u8> { y_true.iter().map(|&t| u8::from(t == c)).collect() };
         let (roc_auc, roc_auc_weighted, pr_auc, brier, calibration, best) = if k == 2 {
             let (y, p) = (is_class(1), column(1));
-            let auc = roc_auc(&y, &p).ok();
-            (
-                auc,
-                auc,
-                average_precision(&y, &p).ok(),
-                brier_score(&y, &p)?,
-                binary_calibration(&y, &p)?,
-                best_f1_threshold(&y, &p).ok(),
-            )
+            let (auc, ap, counts) = areas(&y, &p);
+            (auc, auc, ap, brier_score(&y, &p)?, binary_calibration(&y, &p)?, best_f1_from(&counts))
         } else {
             let mut aucs = Vec::with_capacity(k);
             let mut aps = Vec::with_capacity(k);
             let mut brier = 0.0;
             for c in 0..k {
                 let (y, p) = (is_class(c), column(c));
-                aucs.push(roc_auc(&y, &p).ok());
-                aps.push(average_precision(&y, &p).ok());
+                let (auc, ap, _) = areas(&y, &p);
+                aucs.push(auc);
+                aps.push(ap);
                 brier += brier_score(&y, &p)? / k as f64;
             }
             let aucs: Option<Vec<f64>> = aucs.into_iter().collect();

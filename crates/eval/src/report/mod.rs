@@ -12,11 +12,15 @@ mod svg;
 
 use serde::{Deserialize, Serialize};
 
+use crate::classification::binary::roc_auc_from;
+use crate::classification::curves::{
+    average_precision_from, pr_curve_from, roc_curve_from, threshold_counts,
+};
 use crate::classification::multiclass::check_classification;
 use crate::regression::check_regression;
 use crate::{
-    classification_slices, precision_recall_curve, regression_slices, roc_curve,
-    ClassificationMetrics, Curve, Error, Interval, RegressionMetrics, Result, Slice,
+    classification_slices, regression_slices, ClassificationMetrics, Curve, Error, Interval,
+    RegressionMetrics, Result, Slice,
 };
 
 /// Most points kept per curve in the report.
@@ -157,17 +161,22 @@ impl EvalReport {
         for c in plotted {
             let y: Vec<u8> = y_true.iter().map(|&t| u8::from(t == c)).collect();
             let p: Vec<f64> = proba.iter().skip(c).step_by(k).copied().collect();
-            // A class absent from y_true has no curve; the metrics say so (None).
-            if let (Ok(roc), Ok(pr)) = (roc_curve(&y, &p), precision_recall_curve(&y, &p)) {
+            // Probabilities are checked; one sort gives both curves and areas.
+            // A class absent from y_true, or alone in it, has no curve; the
+            // metrics say so (None).
+            let counts = threshold_counts(&y, &p);
+            if counts.positives() > 0 && counts.negatives() > 0 {
                 let name = classes[c].clone();
-                let auc = crate::roc_auc(&y, &p)?;
-                let ap = crate::average_precision(&y, &p)?;
                 report.roc_curves.push(NamedCurve {
                     name: name.clone(),
-                    area: auc,
-                    curve: thin(roc),
+                    area: roc_auc_from(&counts),
+                    curve: thin(roc_curve_from(&counts)),
                 });
-                report.pr_curves.push(NamedCurve { name, area: ap, curve: thin(pr) });
+                report.pr_curves.push(NamedCurve {
+                    name,
+                    area: average_precision_from(&counts),
+                    curve: thin(pr_curve_from(&counts)),
+                });
             }
         }
         report.classification = Some(metrics);
