@@ -117,6 +117,12 @@ pub enum Error {
         /// The value found.
         value: f64,
     },
+    /// The run recorder refused what was logged.
+    #[error("logging the evaluation to the run: {reason}")]
+    Recorder {
+        /// The recorder's error.
+        reason: String,
+    },
     /// A setting or an input that makes a computation impossible.
     #[error("{what}: {reason}")]
     InvalidConfig {

@@ -8,6 +8,7 @@
 //! report of a million rows stays small; metrics always use every row.
 
 mod html;
+mod logging;
 mod svg;
 
 use serde::{Deserialize, Serialize};

@@ -128,3 +128,67 @@ fn large_inputs_are_thinned_for_plotting_but_not_for_metrics() {
     assert!(report.roc_curves[0].curve.x.len() <= lathe_eval::report::MAX_CURVE_POINTS);
     check_page(&report.to_html(), &["roc", "pr", "calibration", "confusion"]);
 }
+
+/// A run that keeps what it is given, to see what a report logs.
+#[derive(Default)]
+struct Run {
+    metrics: Vec<lathe_core::Metric>,
+    artifacts: Vec<(String, Vec<u8>)>,
+    /// Refuse artifacts, as a full disk would.
+    refuse: bool,
+}
+
+impl lathe_core::RunRecorder for Run {
+    type Error = std::io::Error;
+    fn log_params(&mut self, _: &[lathe_core::Param]) -> Result<(), Self::Error> {
+        Ok(())
+    }
+    fn log_metrics(&mut self, metrics: &[lathe_core::Metric]) -> Result<(), Self::Error> {
+        self.metrics.extend_from_slice(metrics);
+        Ok(())
+    }
+    fn set_tags(&mut self, _: &[lathe_core::Tag]) -> Result<(), Self::Error> {
+        Ok(())
+    }
+    fn log_inputs(&mut self, _: &[lathe_core::DatasetInput]) -> Result<(), Self::Error> {
+        Ok(())
+    }
+    fn log_artifact(&mut self, path: &str, bytes: &[u8]) -> Result<(), Self::Error> {
+        if self.refuse {
+            return Err(std::io::Error::other("no space left on device"));
+        }
+        self.artifacts.push((path.to_string(), bytes.to_vec()));
+        Ok(())
+    }
+}
+
+#[test]
+fn a_report_logs_its_metrics_intervals_slices_and_files_to_the_run() {
+    let c = &doc()["multiclass"];
+    let (y, p, classes) = (indices(&c["y_true"]), matrix(&c["proba"]), strings(&c["classes"]));
+    let intervals = classification_intervals(&y, &p, &classes, &quick(), &mut |_| {}).unwrap();
+    let report = EvalReport::classification("penguins", &y, &p, &classes)
+        .unwrap()
+        .with_intervals(intervals)
+        .with_classification_slices("sex", &strings(&c["sex"]), &y, &p, &classes)
+        .unwrap();
+    let mut run = Run::default();
+    report.log_to(&mut run, 1_700_000_000_000).unwrap();
+    let value = |key: &str| run.metrics.iter().find(|m| m.key == key).map(|m| m.value);
+    let m = report.classification.as_ref().unwrap();
+    assert_eq!(value("f1_macro"), Some(m.f1.macro_avg));
+    assert_eq!(value("roc_auc"), m.roc_auc);
+    assert!(value("accuracy_ci_low").unwrap() <= m.accuracy);
+    assert_eq!(value("slice/sex/female/count"), Some(48.0));
+    let female = &report.classification_slices[0].metrics;
+    assert_eq!(value("slice/sex/female/accuracy"), Some(female.accuracy));
+    let allowed = |c: char| c.is_alphanumeric() || "_-. /:".contains(c);
+    assert!(run.metrics.iter().all(|m| m.key.chars().all(allowed) && m.timestamp > 0));
+    let paths: Vec<&str> = run.artifacts.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(paths, ["eval/report.html", "eval/report.json"]);
+    let json: EvalReport = serde_json::from_slice(&run.artifacts[1].1).unwrap();
+    assert_eq!(json, report);
+    let mut full = Run { refuse: true, ..Run::default() };
+    let e = report.log_to(&mut full, 1).unwrap_err();
+    assert_eq!(e.to_string(), "logging the evaluation to the run: no space left on device");
+}
