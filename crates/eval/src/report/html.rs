@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use lathe_core::html_escape;
 
+use super::categorical;
 use super::svg::{self, trim_sig, Corner, Series};
 use super::{EvalReport, Task};
 use crate::ClassificationMetrics;
@@ -185,7 +186,7 @@ fn classification_plots(out: &mut String, r: &EvalReport, m: &ClassificationMetr
         true,
         Corner::TopLeft,
     ));
-    out.push_str(&svg::heatmap("confusion", "Confusion matrix", &m.classes, &m.confusion));
+    out.push_str(&categorical::heatmap("confusion", "Confusion matrix", &m.classes, &m.confusion));
 }
 
 fn regression_plots(out: &mut String, r: &EvalReport) {
@@ -219,7 +220,7 @@ fn importance_plot(out: &mut String, r: &EvalReport) {
     } else {
         "Feature importance".to_string()
     };
-    out.push_str(&svg::bars("importance", &title, &names, &values));
+    out.push_str(&categorical::bars("importance", &title, &names, &values));
 }
 
 fn slices_table(out: &mut String, r: &EvalReport) {

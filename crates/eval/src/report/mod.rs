@@ -7,6 +7,7 @@
 //! at most [`MAX_SCATTER_POINTS`] rows (evenly spaced by index), so a
 //! report of a million rows stays small; metrics always use every row.
 
+mod categorical;
 mod html;
 mod logging;
 mod svg;
