@@ -14,6 +14,7 @@
 //! unspecified stream (it changed between `rand` releases) does not.
 
 use lathe_core::SplitMix64;
+use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
@@ -23,7 +24,7 @@ use crate::{Error, Result};
 pub type Metric = fn(&[u8], &[f64]) -> f64;
 
 /// How the bootstrap resamples.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BootstrapConfig {
     /// Number of resamples `B`.
     pub resamples: usize,
@@ -41,7 +42,7 @@ impl Default for BootstrapConfig {
 }
 
 /// The difference `metric(a) - metric(b)` and its bootstrap interval.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PairedDiff {
     /// The difference on the rows as given.
     pub observed: f64,
@@ -63,7 +64,7 @@ pub fn bootstrap_indices(n: usize, resamples: usize, seed: u64) -> Vec<Vec<usize
 }
 
 /// The `q`-quantile (`q` in [0, 1]) of sorted values, numpy's `linear` method.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
     let pos = q * (sorted.len() - 1) as f64;
     let lo = pos.floor() as usize;
     let hi = (lo + 1).min(sorted.len() - 1);

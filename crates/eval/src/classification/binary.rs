@@ -1,4 +1,4 @@
-//! Binary classification: labels are 0/1 (`1` is the positive class),
+//! Binary classification at a threshold: labels are 0/1 (`1` is the positive class),
 //! probabilities are those of the positive class.
 //!
 //! Each function follows scikit-learn's definition, including its edge
@@ -6,6 +6,7 @@
 //! clipped to `[eps, 1 - eps]` in [`log_loss`], and ROC AUC computed from the
 //! ROC curve with one point per distinct score, so tied scores count half.
 
+use super::curves::{threshold_counts, ThresholdCounts};
 use crate::{Error, Result};
 
 /// The four cells of a binary confusion matrix.
@@ -127,47 +128,31 @@ pub fn log_loss(y_true: &[u8], y_prob: &[f64]) -> Result<f64> {
 pub fn roc_auc(y_true: &[u8], y_score: &[f64]) -> Result<f64> {
     const WHAT: &str = "roc_auc";
     check_pair(WHAT, y_true, y_score.len())?;
-    if let Some((index, &value)) = y_score.iter().enumerate().find(|(_, s)| !s.is_finite()) {
-        return Err(Error::InvalidScore { what: WHAT, index, value, expected: "finite" });
-    }
+    check_finite(WHAT, y_score)?;
     let positives = y_true.iter().filter(|&&t| t == 1).count();
     if positives == 0 || positives == y_true.len() {
         return Err(Error::SingleClass { what: WHAT });
     }
-    let (fps, tps) = roc_points(y_true, y_score);
+    Ok(roc_auc_from(&threshold_counts(y_true, y_score)))
+}
+
+/// ROC AUC from the threshold table; both classes must be present.
+pub(crate) fn roc_auc_from(counts: &ThresholdCounts) -> f64 {
+    let (fps, tps) = roc_points_from(counts);
     let (fp_all, tp_all) = (fps[fps.len() - 1] as f64, tps[tps.len() - 1] as f64);
-    let area = fps
-        .windows(2)
+    fps.windows(2)
         .zip(tps.windows(2))
         .map(|(f, t)| {
             let dx = f[1] as f64 / fp_all - f[0] as f64 / fp_all;
             dx * (t[1] as f64 / tp_all + t[0] as f64 / tp_all) / 2.0
         })
-        .sum();
-    Ok(area)
+        .sum()
 }
 
 /// Cumulative false and true positive counts at each distinct score, from
 /// the highest down, after dropping collinear points, starting at (0, 0).
-fn roc_points(y_true: &[u8], y_score: &[f64]) -> (Vec<i64>, Vec<i64>) {
-    let mut order: Vec<usize> = (0..y_score.len()).collect();
-    // Scores are finite here, so `partial_cmp` always answers; -0.0 == 0.0 as in NumPy.
-    order
-        .sort_by(|&a, &b| y_score[b].partial_cmp(&y_score[a]).unwrap_or(std::cmp::Ordering::Equal));
-    let (mut fps, mut tps) = (Vec::new(), Vec::new());
-    let (mut fp, mut tp) = (0i64, 0i64);
-    for (k, &i) in order.iter().enumerate() {
-        if y_true[i] == 1 {
-            tp += 1;
-        } else {
-            fp += 1;
-        }
-        let group_ends = order.get(k + 1).is_none_or(|&next| y_score[next] != y_score[i]);
-        if group_ends {
-            fps.push(fp);
-            tps.push(tp);
-        }
-    }
+pub(crate) fn roc_points_from(counts: &ThresholdCounts) -> (Vec<i64>, Vec<i64>) {
+    let (mut fps, mut tps) = (counts.fps.clone(), counts.tps.clone());
     if fps.len() > 2 {
         let n = fps.len();
         let keep: Vec<usize> = (0..n)
@@ -239,7 +224,7 @@ impl BinaryMetrics {
     }
 }
 
-fn check_pair(what: &'static str, y_true: &[u8], got: usize) -> Result<()> {
+pub(crate) fn check_pair(what: &'static str, y_true: &[u8], got: usize) -> Result<()> {
     if y_true.len() != got {
         return Err(Error::LengthMismatch { what, expected: y_true.len(), got });
     }
@@ -249,14 +234,23 @@ fn check_pair(what: &'static str, y_true: &[u8], got: usize) -> Result<()> {
     check_labels(what, y_true)
 }
 
-fn check_labels(what: &'static str, labels: &[u8]) -> Result<()> {
+pub(crate) fn check_labels(what: &'static str, labels: &[u8]) -> Result<()> {
     match labels.iter().enumerate().find(|(_, &l)| l > 1) {
         Some((index, &value)) => Err(Error::InvalidLabel { what, index, value }),
         None => Ok(()),
     }
 }
 
-fn check_probabilities(what: &'static str, y_prob: &[f64]) -> Result<()> {
+pub(crate) fn check_finite(what: &'static str, y_score: &[f64]) -> Result<()> {
+    match y_score.iter().enumerate().find(|(_, s)| !s.is_finite()) {
+        Some((index, &value)) => {
+            Err(Error::InvalidScore { what, index, value, expected: "finite" })
+        }
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn check_probabilities(what: &'static str, y_prob: &[f64]) -> Result<()> {
     match y_prob.iter().enumerate().find(|(_, p)| !(0.0..=1.0).contains(*p)) {
         Some((index, &value)) => {
             Err(Error::InvalidScore { what, index, value, expected: "a probability in [0, 1]" })
