@@ -1,0 +1,474 @@
+//! LightGBM's text model format (`model.txt`), read into flat trees that
+//! predict in pure Rust.
+//!
+//! Serving walks these trees instead of calling LightGBM: no FFI, no
+//! allocation per row. The decision rules mirror LightGBM's `tree.h`
+//! (`NumericalDecision`, missing types, default-left) and `gbdt.cpp`
+//! (`PredictRaw`, `average_output` for random forests) so predictions equal
+//! the library's own; `tests/gbm_equality.rs` checks it to 1e-6.
+
+use crate::{Error, Result};
+
+/// LightGBM treats `|x| <= 1e-35` as zero (`kZeroThreshold`).
+const ZERO_THRESHOLD: f64 = 1e-35;
+
+/// How a node routes a missing value (bits 2–3 of `decision_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Missing {
+    /// No missing values seen in training: NaN is read as 0.
+    None,
+    /// Zero is the missing value.
+    Zero,
+    /// NaN is the missing value.
+    Nan,
+}
+
+/// One internal node. Children `>= 0` are nodes, `< 0` are leaves (`!child`).
+#[derive(Debug, Clone, PartialEq)]
+struct Node {
+    feature: usize,
+    threshold: f64,
+    left: i32,
+    right: i32,
+    default_left: bool,
+    missing: Missing,
+    gain: f64,
+}
+
+/// One regression tree.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Tree {
+    nodes: Vec<Node>,
+    leaves: Vec<f64>,
+}
+
+impl Tree {
+    /// The leaf value `row` falls into.
+    #[inline]
+    fn predict(&self, row: &[f64]) -> f64 {
+        if self.nodes.is_empty() {
+            return self.leaves[0];
+        }
+        let mut i = 0i32;
+        while i >= 0 {
+            let node = &self.nodes[i as usize];
+            i = node.next(row[node.feature]);
+        }
+        self.leaves[!i as usize]
+    }
+}
+
+impl Node {
+    #[inline]
+    fn next(&self, value: f64) -> i32 {
+        let mut v = value;
+        if v.is_nan() && self.missing != Missing::Nan {
+            v = 0.0;
+        }
+        let is_missing = match self.missing {
+            Missing::Zero => (-ZERO_THRESHOLD..=ZERO_THRESHOLD).contains(&v),
+            Missing::Nan => v.is_nan(),
+            Missing::None => false,
+        };
+        if is_missing {
+            return if self.default_left { self.left } else { self.right };
+        }
+        if v <= self.threshold {
+            self.left
+        } else {
+            self.right
+        }
+    }
+}
+
+/// How raw scores become predictions (the `objective=` line).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Link {
+    /// Regression objectives that predict the raw score (`regression`, `regression_l1`, `huber`, ...).
+    Identity,
+    /// `binary sigmoid:S`: `1 / (1 + exp(-S·raw))`.
+    Sigmoid(f64),
+    /// `multiclass`: softmax over the classes' raw scores.
+    Softmax,
+    /// `poisson`, `gamma`, `tweedie`: `exp(raw)`.
+    Exp,
+}
+
+/// A whole LightGBM model: trees grouped by iteration, `classes` trees per
+/// iteration, and the link that turns their sums into predictions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TreeEnsemble {
+    trees: Vec<Tree>,
+    /// Trees per iteration (1, or the number of classes for multiclass).
+    outputs: usize,
+    /// Number of features the model reads (`max_feature_idx + 1`).
+    n_features: usize,
+    feature_names: Vec<String>,
+    link: Link,
+    /// Random forests (`boosting=rf`) average their iterations instead of summing.
+    average: bool,
+}
+
+impl TreeEnsemble {
+    /// Reads LightGBM's text format, as written by `Booster::save_model`.
+    pub fn parse(text: &str) -> Result<TreeEnsemble> {
+        let bad =
+            |line: usize, what: String| Error::ModelFile(format!("model.txt line {line}: {what}"));
+        let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end()));
+        let mut header = Header::default();
+        // The header runs to the first `Tree=` line.
+        let mut first_tree = None;
+        for (no, line) in lines.by_ref() {
+            if line.starts_with("Tree=") {
+                first_tree = Some(no);
+                break;
+            }
+            header.read(no, line)?;
+        }
+        let outputs = header.num_tree_per_iteration.or(header.num_class).unwrap_or(1);
+        let n_features = header
+            .max_feature_idx
+            .map(|m| m + 1)
+            .ok_or_else(|| bad(1, "no max_feature_idx".into()))?;
+        let link = header.link.ok_or_else(|| bad(1, "no objective line".into()))?;
+        if first_tree.is_none() {
+            return Err(bad(1, "no trees (expected 'Tree=0')".into()));
+        }
+        let mut trees = Vec::new();
+        let mut block = TreeBlock::default();
+        for (no, line) in lines {
+            if line.starts_with("Tree=") || line == "end of trees" {
+                trees.push(block.finish(no, n_features)?);
+                block = TreeBlock::default();
+                if line == "end of trees" {
+                    break;
+                }
+                continue;
+            }
+            block.read(no, line)?;
+        }
+        if trees.is_empty() || trees.len() % outputs != 0 {
+            return Err(bad(
+                1,
+                format!("{} trees do not make whole iterations of {outputs}", trees.len()),
+            ));
+        }
+        Ok(TreeEnsemble {
+            trees,
+            outputs,
+            n_features,
+            feature_names: header.feature_names,
+            link,
+            average: header.average_output,
+        })
+    }
+
+    /// Number of features a row must have.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// Feature names stored in the model.
+    pub fn feature_names(&self) -> &[String] {
+        &self.feature_names
+    }
+
+    /// Raw scores per row: 1 for binary and regression, one per class for multiclass.
+    pub fn outputs(&self) -> usize {
+        self.outputs
+    }
+
+    /// Boosting iterations (trees / outputs).
+    pub fn iterations(&self) -> usize {
+        self.trees.len() / self.outputs
+    }
+
+    /// The link from raw scores to predictions.
+    pub fn link(&self) -> Link {
+        self.link
+    }
+
+    /// Whether iterations are averaged (random forest) rather than summed.
+    pub fn is_average(&self) -> bool {
+        self.average
+    }
+
+    /// Adds the raw scores of iteration `iteration` for `row` into `out`
+    /// (`outputs()` values); lets callers score a model round by round.
+    pub(crate) fn add_iteration(&self, iteration: usize, row: &[f64], out: &mut [f64]) {
+        let trees = &self.trees[iteration * self.outputs..(iteration + 1) * self.outputs];
+        for (o, tree) in out.iter_mut().zip(trees) {
+            *o += tree.predict(row);
+        }
+    }
+
+    /// Raw scores of `row` into `out` (`outputs()` values), as LightGBM's
+    /// `PredictRaw`: sums over iterations in order, averaged for forests.
+    ///
+    /// `row` must hold `n_features()` values (callers check).
+    pub fn predict_raw(&self, row: &[f64], out: &mut [f64]) {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        for it in 0..self.iterations() {
+            self.add_iteration(it, row, out);
+        }
+        if self.average {
+            let n = self.iterations() as f64;
+            out.iter_mut().for_each(|o| *o /= n);
+        }
+    }
+
+    /// Applies the link to raw scores in place: probabilities of the
+    /// positive class (binary), of each class (multiclass), or values.
+    pub fn transform(&self, out: &mut [f64]) {
+        match self.link {
+            Link::Identity => {}
+            Link::Exp => out.iter_mut().for_each(|o| *o = o.exp()),
+            Link::Sigmoid(s) => out.iter_mut().for_each(|o| *o = 1.0 / (1.0 + (-s * *o).exp())),
+            Link::Softmax => softmax(out),
+        }
+    }
+
+    /// Per-feature `(split count, total gain)`, as LightGBM's
+    /// `feature_importance` computes it (splits with positive gain only).
+    pub fn importance(&self) -> Vec<(f64, f64)> {
+        let mut imp = vec![(0.0, 0.0); self.n_features];
+        for node in self.trees.iter().flat_map(|t| &t.nodes) {
+            if node.gain > 0.0 {
+                imp[node.feature].0 += 1.0;
+                imp[node.feature].1 += node.gain;
+            }
+        }
+        imp
+    }
+}
+
+/// LightGBM's `Common::Softmax`: shift by the max, exponentiate, normalize.
+pub(crate) fn softmax(v: &mut [f64]) {
+    let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut sum = 0.0;
+    for x in v.iter_mut() {
+        *x = (*x - max).exp();
+        sum += *x;
+    }
+    v.iter_mut().for_each(|x| *x /= sum);
+}
+
+#[derive(Default)]
+struct Header {
+    num_class: Option<usize>,
+    num_tree_per_iteration: Option<usize>,
+    max_feature_idx: Option<usize>,
+    feature_names: Vec<String>,
+    link: Option<Link>,
+    average_output: bool,
+}
+
+impl Header {
+    fn read(&mut self, no: usize, line: &str) -> Result<()> {
+        if line == "average_output" {
+            self.average_output = true;
+            return Ok(());
+        }
+        let Some((key, value)) = line.split_once('=') else { return Ok(()) };
+        match key {
+            "num_class" => self.num_class = Some(parse_one(no, key, value)?),
+            "num_tree_per_iteration" => {
+                self.num_tree_per_iteration = Some(parse_one(no, key, value)?)
+            }
+            "max_feature_idx" => self.max_feature_idx = Some(parse_one(no, key, value)?),
+            "feature_names" => self.feature_names = value.split(' ').map(str::to_string).collect(),
+            "objective" => self.link = Some(parse_objective(no, value)?),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn parse_objective(no: usize, value: &str) -> Result<Link> {
+    let mut parts = value.split(' ');
+    let name = parts.next().unwrap_or_default();
+    let option = |key: &str| parts.clone().find_map(|p| p.strip_prefix(key)?.strip_prefix(':'));
+    Ok(match name {
+        "binary" | "cross_entropy" => {
+            let s = option("sigmoid").map(|s| parse_one::<f64>(no, "sigmoid", s)).transpose()?;
+            Link::Sigmoid(s.unwrap_or(1.0))
+        }
+        "multiclass" => Link::Softmax,
+        "regression" | "regression_l1" | "huber" | "fair" | "quantile" | "mape" => Link::Identity,
+        "poisson" | "gamma" | "tweedie" => Link::Exp,
+        other => {
+            return Err(Error::ModelFile(format!(
+                "model.txt line {no}: objective '{other}' is not supported \
+                 (expected binary, multiclass or a regression objective)"
+            )))
+        }
+    })
+}
+
+fn parse_one<T: std::str::FromStr>(no: usize, key: &str, value: &str) -> Result<T> {
+    value.trim().parse().map_err(|_| {
+        Error::ModelFile(format!("model.txt line {no}: {key}='{value}' is not a valid number"))
+    })
+}
+
+fn parse_list<T: std::str::FromStr>(no: usize, key: &str, value: &str) -> Result<Vec<T>> {
+    value.split(' ').filter(|s| !s.is_empty()).map(|s| parse_one(no, key, s)).collect()
+}
+
+/// The lines of one `Tree=` block, gathered until the next one.
+#[derive(Default)]
+struct TreeBlock {
+    start: usize,
+    num_leaves: Option<usize>,
+    split_feature: Vec<usize>,
+    /// LightGBM keeps gains as `f32`; reading them so sums its importances exactly.
+    split_gain: Vec<f32>,
+    threshold: Vec<f64>,
+    decision_type: Vec<u8>,
+    left: Vec<i32>,
+    right: Vec<i32>,
+    leaves: Vec<f64>,
+}
+
+impl TreeBlock {
+    fn read(&mut self, no: usize, line: &str) -> Result<()> {
+        if self.start == 0 {
+            self.start = no;
+        }
+        let Some((key, value)) = line.split_once('=') else { return Ok(()) };
+        let unsupported = |what: &str| {
+            Err(Error::ModelFile(format!(
+                "model.txt line {no}: {what} are not supported (train without them)"
+            )))
+        };
+        match key {
+            "num_leaves" => self.num_leaves = Some(parse_one(no, key, value)?),
+            "num_cat" if value.trim() != "0" => return unsupported("categorical splits"),
+            "is_linear" if value.trim() != "0" => return unsupported("linear trees"),
+            "split_feature" => self.split_feature = parse_list(no, key, value)?,
+            "split_gain" => self.split_gain = parse_list(no, key, value)?,
+            "threshold" => self.threshold = parse_list(no, key, value)?,
+            "decision_type" => self.decision_type = parse_list(no, key, value)?,
+            "left_child" => self.left = parse_list(no, key, value)?,
+            "right_child" => self.right = parse_list(no, key, value)?,
+            "leaf_value" => self.leaves = parse_list(no, key, value)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(self, no: usize, n_features: usize) -> Result<Tree> {
+        let at = self.start.max(1);
+        let bad = |what: String| Error::ModelFile(format!("model.txt tree at line {at}: {what}"));
+        let leaves_n =
+            self.num_leaves.ok_or_else(|| bad(format!("no num_leaves before line {no}")))?;
+        if self.leaves.len() != leaves_n || leaves_n == 0 {
+            return Err(bad(format!(
+                "{} leaf values for num_leaves={leaves_n}",
+                self.leaves.len()
+            )));
+        }
+        let inner = leaves_n - 1;
+        for (name, len) in [
+            ("split_feature", self.split_feature.len()),
+            ("threshold", self.threshold.len()),
+            ("decision_type", self.decision_type.len()),
+            ("left_child", self.left.len()),
+            ("right_child", self.right.len()),
+        ] {
+            if len != inner {
+                return Err(bad(format!("{name} has {len} values, expected {inner}")));
+            }
+        }
+        let child_ok =
+            |c: i32| if c >= 0 { (c as usize) < inner } else { (!c as usize) < leaves_n };
+        let mut nodes = Vec::with_capacity(inner);
+        for i in 0..inner {
+            let d = self.decision_type[i];
+            if d & 1 != 0 {
+                return Err(bad(format!("node {i} is a categorical split (not supported)")));
+            }
+            let missing = match (d >> 2) & 3 {
+                0 => Missing::None,
+                1 => Missing::Zero,
+                2 => Missing::Nan,
+                m => return Err(bad(format!("node {i}: unknown missing type {m}"))),
+            };
+            let (feature, left, right) = (self.split_feature[i], self.left[i], self.right[i]);
+            if feature >= n_features || !child_ok(left) || !child_ok(right) {
+                return Err(bad(format!("node {i}: feature or child index out of range")));
+            }
+            nodes.push(Node {
+                feature,
+                threshold: self.threshold[i],
+                left,
+                right,
+                default_left: d & 2 != 0,
+                missing,
+                gain: self.split_gain.get(i).map_or(0.0, |&g| f64::from(g)),
+            });
+        }
+        // Children must point forward so a walk always ends at a leaf.
+        for (i, n) in nodes.iter().enumerate() {
+            if [n.left, n.right].iter().any(|&c| c >= 0 && c as usize <= i) {
+                return Err(bad(format!("node {i}: child points backwards (cycle)")));
+            }
+        }
+        Ok(Tree { nodes, leaves: self.leaves })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STUMP: &str = "tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\n\
+        label_index=0\nmax_feature_idx=1\nobjective=binary sigmoid:1\n\
+        feature_names=a b\n\nTree=0\nnum_leaves=2\nnum_cat=0\nsplit_feature=1\n\
+        split_gain=3.5\nthreshold=0.5\ndecision_type=10\nleft_child=-1\nright_child=-2\n\
+        leaf_value=-1 2\nis_linear=0\nshrinkage=1\n\n\nend of trees\n";
+
+    #[test]
+    fn stump_routes_nan_by_default_direction() -> Result<()> {
+        let m = TreeEnsemble::parse(STUMP)?;
+        let mut out = [0.0];
+        // decision_type 10 = NaN missing (8) + default left (2).
+        m.predict_raw(&[0.0, f64::NAN], &mut out);
+        assert_eq!(out[0], -1.0);
+        m.predict_raw(&[0.0, 0.7], &mut out);
+        assert_eq!(out[0], 2.0);
+        m.predict_raw(&[0.0, 0.5], &mut out);
+        assert_eq!(out[0], -1.0);
+        m.transform(&mut out);
+        assert!((out[0] - 1.0 / (1.0 + 1f64.exp())).abs() < 1e-15, "sigmoid(-1)");
+        assert_eq!(m.importance(), vec![(0.0, 0.0), (1.0, 3.5)]);
+        Ok(())
+    }
+
+    #[test]
+    fn nan_is_zero_when_no_missing_type() -> Result<()> {
+        let m = TreeEnsemble::parse(&STUMP.replace("decision_type=10", "decision_type=0"))?;
+        let mut out = [0.0];
+        m.predict_raw(&[0.0, f64::NAN], &mut out);
+        assert_eq!(out[0], -1.0, "NaN read as 0 <= 0.5");
+        let m = TreeEnsemble::parse(&STUMP.replace("threshold=0.5", "threshold=-0.5"))?;
+        m.predict_raw(&[0.0, f64::NAN], &mut out);
+        assert_eq!(out[0], -1.0, "NaN missing with default left");
+        Ok(())
+    }
+
+    #[test]
+    fn malformed_models_name_the_line() {
+        for (text, needle) in [
+            (STUMP.replace("left_child=-1", "left_child=5"), "out of range"),
+            (STUMP.replace("leaf_value=-1 2", "leaf_value=-1"), "1 leaf values"),
+            (STUMP.replace("objective=binary sigmoid:1", "objective=lambdarank"), "line 7"),
+            (STUMP.replace("threshold=0.5", "threshold=x"), "threshold='x'"),
+            (STUMP.replace("num_cat=0", "num_cat=1"), "categorical"),
+            ("tree\nmax_feature_idx=1\nobjective=regression\n".to_string(), "no trees"),
+        ] {
+            let err = TreeEnsemble::parse(&text).map(|_| ()).unwrap_err().to_string();
+            assert!(err.contains(needle), "{err} should mention {needle}");
+        }
+    }
+}
