@@ -28,22 +28,27 @@
 
 mod dataset;
 mod error;
+#[cfg(feature = "lightgbm")]
 mod gbm;
 mod learner;
+#[cfg(feature = "lightgbm")]
 mod lightgbm;
 pub mod mlflow;
 mod model;
 mod recorder;
 mod scaler;
 mod split;
+#[cfg(feature = "lightgbm")]
 mod staged;
 mod tabular;
 mod trees;
 
 pub use dataset::{ColumnProfile, Dataset, LabelInfo};
 pub use error::{Error, Result};
+#[cfg(feature = "lightgbm")]
 pub use gbm::{Forest, Gbm};
 pub use learner::{Learner, LogisticRegression, MajorityClass};
+#[cfg(feature = "lightgbm")]
 pub use lightgbm::ClassWeight;
 pub use model::{Estimator, MlmodelInfo, Model, FORMAT_VERSION};
 pub use recorder::{MemoryRecorder, NoopRecorder};

@@ -228,6 +228,7 @@ impl TabularModel {
         Ok(())
     }
 
+    #[cfg(feature = "lightgbm")]
     pub(crate) fn set_iterations(&mut self, iterations: usize) {
         self.meta.iterations = iterations;
     }
@@ -355,40 +356,4 @@ pub(crate) fn feature_difference(model: &[String], data: &[String]) -> String {
         return format!("the columns are the model's but in another order (expected {model:?})");
     }
     format!("the data lacks {missing:?} and has {extra:?}, which the model does not know")
-}
-
-/// A regression or class target's classes checked against its kind.
-pub(crate) fn check_target(y: &Target, rows: usize, what: &str) -> Result<()> {
-    let bad = |problem: String| Err(Error::Labels { column: y.name.clone(), problem });
-    if y.values.len() != rows {
-        return bad(format!("{what}: {} target values for {rows} rows", y.values.len()));
-    }
-    let k = y.classes.len();
-    match y.kind {
-        TaskKind::Binary if k != 2 => {
-            return bad(format!("{what}: binary target with {k} classes"))
-        }
-        TaskKind::Multiclass if k < 3 => {
-            return bad(format!("{what}: multiclass target with {k} classes (expected 3 or more)"))
-        }
-        TaskKind::Regression => {
-            if let Some(i) = y.values.iter().position(|v| !v.is_finite()) {
-                return bad(format!(
-                    "{what}: row {i} has target {} (expected a finite number)",
-                    y.values[i]
-                ));
-            }
-        }
-        _ => {
-            if let Some(i) =
-                y.values.iter().position(|&v| !(v >= 0.0 && v < k as f64 && v.fract() == 0.0))
-            {
-                return bad(format!(
-                    "{what}: row {i} has class index {} (expected 0..{k})",
-                    y.values[i]
-                ));
-            }
-        }
-    }
-    Ok(())
 }
