@@ -26,6 +26,8 @@
 //! assert!(p[0] < 0.5 && p[1] > 0.5);
 //! ```
 
+#[cfg(feature = "lightgbm")]
+mod choose;
 mod dataset;
 mod error;
 #[cfg(feature = "lightgbm")]
@@ -43,6 +45,8 @@ mod staged;
 mod tabular;
 mod trees;
 
+#[cfg(feature = "lightgbm")]
+pub use choose::AnyLearner;
 pub use dataset::{ColumnProfile, Dataset, LabelInfo};
 pub use error::{Error, Result};
 #[cfg(feature = "lightgbm")]
