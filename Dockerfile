@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 #
-# lathe: one static-ish Rust binary (links only glibc, libm, libgcc_s) in a
-# small Debian image. Build from the repository root:
+# lathe: one Rust binary (links glibc, libm, libgcc_s, and for LightGBM's C++
+# libstdc++ and libgomp) in a small Debian image. Build from the repository root:
 #
 #   docker build -t lathe:0.1.0 .
 #
@@ -12,6 +12,14 @@
 
 # ---- builder -----------------------------------------------------------------
 FROM rust:1-bookworm AS builder
+# lathe-train builds LightGBM's C++: cmake >= 3.28 (bookworm has 3.25) from
+# PyPI, and libclang for bindgen.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libclang-dev python3-venv \
+    && rm -rf /var/lib/apt/lists/* \
+    && python3 -m venv /opt/cmake \
+    && /opt/cmake/bin/pip install --quiet --disable-pip-version-check "cmake>=3.28,<4"
+ENV CMAKE=/opt/cmake/bin/cmake
 WORKDIR /src
 # The workspace is Cargo.toml + Cargo.lock + crates/*; everything the build
 # includes (migrations, UI assets, the quickstart CSV) lives under crates/.
@@ -24,7 +32,7 @@ RUN cargo build --release -p lathe-cli --locked \
 # ---- runtime -----------------------------------------------------------------
 FROM debian:bookworm-slim
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates \
+    && apt-get install -y --no-install-recommends ca-certificates libgomp1 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 lathe \
     && useradd --system --uid 10001 --gid lathe --home-dir /var/lib/lathe --create-home lathe

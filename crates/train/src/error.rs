@@ -62,6 +62,9 @@ pub enum Error {
     /// A model file that cannot be read back.
     #[error("invalid model file: {0}")]
     ModelFile(String),
+    /// LightGBM refused to train or to hand back its model.
+    #[error("lightgbm: {0}")]
+    LightGbm(String),
     /// The run recorder refused a write.
     #[error("cannot record the run: {0}")]
     Recorder(#[source] Box<dyn std::error::Error + Send + Sync>),

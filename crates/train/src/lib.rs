@@ -5,6 +5,12 @@
 //! the baseline, [`LogisticRegression`]) into a [`Model`]: plain JSON with the
 //! fitted [`StandardScaler`], described for MLflow by [`Model::mlmodel`].
 //!
+//! For binary, multiclass and regression targets over
+//! [`lathe_core::FeatureMatrix`], a [`TabularLearner`] ([`Gbm`], [`Forest`],
+//! both trained by LightGBM) returns a [`TabularModel`]: LightGBM's
+//! `model.txt` plus `lathe_model.json`, predicted in pure Rust by
+//! [`TreeEnsemble`] (equal to LightGBM's predictions within 1e-6).
+//!
 //! This is a compute crate: it knows nothing of stores or HTTP. Learners
 //! report parameters and per-epoch losses through [`lathe_core::RunRecorder`],
 //! which the CLI connects to the tracking store.
@@ -20,20 +26,41 @@
 //! assert!(p[0] < 0.5 && p[1] > 0.5);
 //! ```
 
+#[cfg(feature = "lightgbm")]
+mod choose;
 mod dataset;
 mod error;
+#[cfg(feature = "lightgbm")]
+mod gbm;
 mod learner;
+#[cfg(feature = "lightgbm")]
+mod lightgbm;
 pub mod mlflow;
 mod model;
 mod recorder;
 mod scaler;
 mod split;
+#[cfg(feature = "lightgbm")]
+mod staged;
+mod tabular;
+mod trees;
 pub mod xgboost;
 
+#[cfg(feature = "lightgbm")]
+pub use choose::AnyLearner;
 pub use dataset::{ColumnProfile, Dataset, LabelInfo};
 pub use error::{Error, Result};
+#[cfg(feature = "lightgbm")]
+pub use gbm::{Forest, Gbm};
 pub use learner::{Learner, LogisticRegression, MajorityClass};
+#[cfg(feature = "lightgbm")]
+pub use lightgbm::ClassWeight;
 pub use model::{Estimator, MlmodelInfo, Model, FORMAT_VERSION};
 pub use recorder::{MemoryRecorder, NoopRecorder};
 pub use scaler::StandardScaler;
 pub use split::{stratified_split, Split, SplitMix64};
+pub use tabular::{
+    FeatureImportance, ModelMeta, Prediction, Predictions, TabularLearner, TabularModel, Task,
+    META_FILE, TABULAR_FORMAT_VERSION, TREES_FILE,
+};
+pub use trees::{Link, TreeEnsemble};

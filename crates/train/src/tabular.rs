@@ -1,0 +1,359 @@
+//! The multi-task learner API over [`FeatureMatrix`] / [`Target`]: the
+//! [`TabularLearner`] trait, the [`TabularModel`] it produces, and what that
+//! model predicts.
+//!
+//! A model is data: LightGBM's `model.txt` plus `lathe_model.json` (task,
+//! classes, feature names, parameters). Prediction walks the trees in pure
+//! Rust ([`crate::TreeEnsemble`]); LightGBM is needed to train, never to serve.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use lathe_core::{FeatureMatrix, Param, RunRecorder, Target, TaskKind};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result, TreeEnsemble};
+
+/// File name of the trees inside a model directory.
+pub const TREES_FILE: &str = "model.txt";
+/// File name of the metadata inside a model directory.
+pub const META_FILE: &str = "lathe_model.json";
+/// Version of `lathe_model.json`; bumped on incompatible changes.
+pub const TABULAR_FORMAT_VERSION: u32 = 1;
+
+/// A learner for binary, multiclass and regression targets.
+///
+/// `fit` logs its parameters and one validation metric point per round
+/// (`valid_logloss` for classifiers, `valid_l2` for regression, step =
+/// round) to `recorder`, stops early on `valid` when the learner does, and
+/// returns a self-contained model.
+pub trait TabularLearner {
+    /// Short name, e.g. `gbm`.
+    fn name(&self) -> &'static str;
+    /// The hyperparameters, as logged.
+    fn params(&self) -> Vec<Param>;
+    /// Fits on `train`/`y`, watching `valid` when given.
+    fn fit<R: RunRecorder>(
+        &self,
+        train: &FeatureMatrix,
+        y: &Target,
+        valid: Option<(&FeatureMatrix, &Target)>,
+        recorder: &mut R,
+    ) -> Result<TabularModel>;
+}
+
+/// What a model predicts for one row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prediction {
+    /// A regression value.
+    Value(f64),
+    /// A class: its index into [`TabularModel::classes`] and every class's probability.
+    Class {
+        /// Index of the most probable class (the first one on ties).
+        label: usize,
+        /// One probability per class, summing to 1.
+        probabilities: Vec<f64>,
+    },
+}
+
+/// Predictions for many rows: `width` values per row (class probabilities,
+/// or one regression value).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Predictions {
+    /// Values per row.
+    pub width: usize,
+    /// Row-major values.
+    pub values: Vec<f64>,
+}
+
+impl Predictions {
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.values.len().checked_div(self.width).unwrap_or(0)
+    }
+
+    /// The values of row `i`.
+    ///
+    /// # Panics
+    /// When `i >= rows()`.
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.values[i * self.width..(i + 1) * self.width]
+    }
+
+    /// The most probable class of each row (classifiers only).
+    pub fn labels(&self) -> Vec<usize> {
+        self.values.chunks(self.width).map(argmax).collect()
+    }
+}
+
+/// Index of the largest value, the first one on ties.
+pub(crate) fn argmax(v: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// One feature's importance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureImportance {
+    /// Feature name.
+    pub feature: String,
+    /// Times the feature splits a node.
+    pub split: f64,
+    /// Total loss reduction of those splits.
+    pub gain: f64,
+}
+
+/// The task, as stored in `lathe_model.json` (core types derive no serde).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    /// Two classes.
+    Binary,
+    /// Three or more classes.
+    Multiclass,
+    /// A real number.
+    Regression,
+}
+
+impl From<&TaskKind> for Task {
+    fn from(k: &TaskKind) -> Task {
+        match k {
+            TaskKind::Binary => Task::Binary,
+            TaskKind::Multiclass => Task::Multiclass,
+            TaskKind::Regression => Task::Regression,
+        }
+    }
+}
+
+impl Task {
+    /// The core task kind.
+    pub fn kind(self) -> TaskKind {
+        match self {
+            Task::Binary => TaskKind::Binary,
+            Task::Multiclass => TaskKind::Multiclass,
+            Task::Regression => TaskKind::Regression,
+        }
+    }
+}
+
+/// `lathe_model.json`: everything about a model except its trees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelMeta {
+    /// [`TABULAR_FORMAT_VERSION`] when written.
+    pub format_version: u32,
+    /// The learner that made it (`gbm`, `forest`).
+    pub learner: String,
+    /// Binary, multiclass or regression.
+    pub task: Task,
+    /// Target column name.
+    pub target: String,
+    /// Class labels in index order; empty for regression.
+    pub classes: Vec<String>,
+    /// Feature names, in the order rows must give them.
+    pub feature_names: Vec<String>,
+    /// Hyperparameters as logged.
+    pub params: BTreeMap<String, String>,
+    /// Boosting rounds kept (after early stopping).
+    pub iterations: usize,
+}
+
+/// A fitted tabular model: metadata plus trees that predict in pure Rust.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TabularModel {
+    meta: ModelMeta,
+    trees: TreeEnsemble,
+    /// `model.txt` as LightGBM wrote it, saved back unchanged.
+    text: String,
+}
+
+impl TabularModel {
+    /// A model from its metadata and LightGBM text; checks they agree.
+    pub fn from_parts(meta: ModelMeta, text: String) -> Result<TabularModel> {
+        let trees = TreeEnsemble::parse(&text)?;
+        let bad = |what: String| Err(Error::ModelFile(format!("{META_FILE}: {what}")));
+        if meta.format_version != TABULAR_FORMAT_VERSION {
+            return bad(format!(
+                "format_version {} (expected {TABULAR_FORMAT_VERSION})",
+                meta.format_version
+            ));
+        }
+        if meta.feature_names.len() != trees.n_features() {
+            return bad(format!(
+                "{} feature names but {TREES_FILE} reads {} features",
+                meta.feature_names.len(),
+                trees.n_features()
+            ));
+        }
+        let expected_outputs = match meta.task {
+            Task::Binary if meta.classes.len() == 2 => 1,
+            Task::Multiclass if meta.classes.len() >= 3 => meta.classes.len(),
+            Task::Regression if meta.classes.is_empty() => 1,
+            _ => return bad(format!("{} classes for a {:?} task", meta.classes.len(), meta.task)),
+        };
+        if trees.outputs() != expected_outputs {
+            return bad(format!(
+                "{TREES_FILE} has {} trees per round, the task needs {expected_outputs}",
+                trees.outputs()
+            ));
+        }
+        Ok(TabularModel { meta, trees, text })
+    }
+
+    /// Reads `model.txt` and `lathe_model.json` from `dir`.
+    pub fn load(dir: &Path) -> Result<TabularModel> {
+        let read = |name: &str| {
+            std::fs::read_to_string(dir.join(name))
+                .map_err(|e| Error::ModelFile(format!("{}: {e}", dir.join(name).display())))
+        };
+        let meta: ModelMeta = serde_json::from_str(&read(META_FILE)?)
+            .map_err(|e| Error::ModelFile(format!("{}: {e}", dir.join(META_FILE).display())))?;
+        TabularModel::from_parts(meta, read(TREES_FILE)?)
+    }
+
+    /// Writes `model.txt` and `lathe_model.json` into `dir` (created if needed).
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let io = |p: &Path, e: std::io::Error| Error::ModelFile(format!("{}: {e}", p.display()));
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        let meta = serde_json::to_string_pretty(&self.meta)
+            .map_err(|e| Error::ModelFile(format!("{META_FILE}: {e}")))?;
+        for (name, bytes) in [(TREES_FILE, self.text.as_bytes()), (META_FILE, meta.as_bytes())] {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).map_err(|e| io(&path, e))?;
+        }
+        Ok(())
+    }
+
+    #[cfg(feature = "lightgbm")]
+    pub(crate) fn set_iterations(&mut self, iterations: usize) {
+        self.meta.iterations = iterations;
+    }
+
+    /// The metadata.
+    pub fn meta(&self) -> &ModelMeta {
+        &self.meta
+    }
+
+    /// The trees.
+    pub fn trees(&self) -> &TreeEnsemble {
+        &self.trees
+    }
+
+    /// `model.txt`, as LightGBM wrote it.
+    pub fn model_text(&self) -> &str {
+        &self.text
+    }
+
+    /// Binary, multiclass or regression.
+    pub fn task(&self) -> TaskKind {
+        self.meta.task.kind()
+    }
+
+    /// Class labels in index order; empty for regression.
+    pub fn classes(&self) -> &[String] {
+        &self.meta.classes
+    }
+
+    /// Feature names, in the order rows give them.
+    pub fn feature_names(&self) -> &[String] {
+        &self.meta.feature_names
+    }
+
+    /// Values per predicted row: the number of classes, or 1 for regression.
+    pub fn width(&self) -> usize {
+        match self.meta.task {
+            Task::Regression => 1,
+            _ => self.meta.classes.len(),
+        }
+    }
+
+    /// Split count and gain per feature, in feature order.
+    pub fn feature_importance(&self) -> Vec<FeatureImportance> {
+        self.trees
+            .importance()
+            .into_iter()
+            .zip(&self.meta.feature_names)
+            .map(|((split, gain), f)| FeatureImportance { feature: f.clone(), split, gain })
+            .collect()
+    }
+
+    /// Writes `row`'s prediction into `out` (`width()` values: class
+    /// probabilities, or the value) without allocating.
+    pub fn predict_into(&self, row: &[f64], out: &mut [f64]) -> Result<()> {
+        if row.len() != self.trees.n_features() || out.len() != self.width() {
+            return Err(Error::Features(format!(
+                "a row of {} values for a model of {} features (output of {}, expected {})",
+                row.len(),
+                self.trees.n_features(),
+                out.len(),
+                self.width()
+            )));
+        }
+        if self.meta.task == Task::Binary {
+            self.trees.predict_raw(row, &mut out[1..]);
+            self.trees.transform(&mut out[1..]);
+            out[0] = 1.0 - out[1];
+        } else {
+            self.trees.predict_raw(row, out);
+            self.trees.transform(out);
+        }
+        Ok(())
+    }
+
+    /// The prediction for one row; allocates only the probabilities it returns.
+    pub fn predict_row(&self, row: &[f64]) -> Result<Prediction> {
+        if self.meta.task == Task::Regression {
+            let mut v = [0.0];
+            self.predict_into(row, &mut v)?;
+            return Ok(Prediction::Value(v[0]));
+        }
+        let mut probabilities = vec![0.0; self.width()];
+        self.predict_into(row, &mut probabilities)?;
+        Ok(Prediction::Class { label: argmax(&probabilities), probabilities })
+    }
+
+    /// Predictions for every row of `x`, whose columns must be the model's
+    /// features in order; large batches are split across threads.
+    pub fn predict(&self, x: &FeatureMatrix) -> Result<Predictions> {
+        if x.names() != self.meta.feature_names.as_slice() {
+            return Err(Error::Features(feature_difference(&self.meta.feature_names, x.names())));
+        }
+        let width = self.width();
+        let mut values = vec![0.0; x.rows() * width];
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk_rows = x.rows().div_ceil(threads).max(4096);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = values
+                .chunks_mut(chunk_rows * width)
+                .enumerate()
+                .map(|(c, out)| {
+                    s.spawn(move || {
+                        for (i, o) in out.chunks_mut(width).enumerate() {
+                            self.predict_into(x.row(c * chunk_rows + i), o)?;
+                        }
+                        Ok::<(), Error>(())
+                    })
+                })
+                .collect();
+            handles.into_iter().try_for_each(|h| {
+                h.join().map_err(|_| Error::Features("a prediction thread panicked".into()))?
+            })
+        })?;
+        Ok(Predictions { width, values })
+    }
+}
+
+/// Which features one side has and the other lacks, or that the order differs.
+pub(crate) fn feature_difference(model: &[String], data: &[String]) -> String {
+    let missing: Vec<&str> =
+        model.iter().filter(|f| !data.contains(f)).map(String::as_str).collect();
+    let extra: Vec<&str> = data.iter().filter(|f| !model.contains(f)).map(String::as_str).collect();
+    if missing.is_empty() && extra.is_empty() {
+        return format!("the columns are the model's but in another order (expected {model:?})");
+    }
+    format!("the data lacks {missing:?} and has {extra:?}, which the model does not know")
+}

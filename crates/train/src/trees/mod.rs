@@ -1,0 +1,257 @@
+//! LightGBM's text model format (`model.txt`), read into flat trees that
+//! predict in pure Rust.
+//!
+//! Serving walks these trees instead of calling LightGBM: no FFI, no
+//! allocation per row. The decision rules mirror LightGBM's `tree.h`
+//! (`NumericalDecision`, missing types, default-left) and `gbdt.cpp`
+//! (`PredictRaw`, `average_output` for random forests) so predictions equal
+//! the library's own; `tests/gbm_equality.rs` checks it to 1e-6.
+
+mod parse;
+
+/// LightGBM treats `|x| <= 1e-35` as zero (`kZeroThreshold`).
+const ZERO_THRESHOLD: f64 = 1e-35;
+
+/// How a node routes a missing value (bits 2–3 of `decision_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Missing {
+    /// No missing values seen in training: NaN is read as 0.
+    None,
+    /// Zero is the missing value.
+    Zero,
+    /// NaN is the missing value.
+    Nan,
+}
+
+/// One internal node. Children `>= 0` are nodes, `< 0` are leaves (`!child`).
+#[derive(Debug, Clone, PartialEq)]
+struct Node {
+    feature: usize,
+    threshold: f64,
+    left: i32,
+    right: i32,
+    default_left: bool,
+    missing: Missing,
+    gain: f64,
+}
+
+/// One regression tree.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Tree {
+    nodes: Vec<Node>,
+    leaves: Vec<f64>,
+}
+
+impl Tree {
+    /// The leaf value `row` falls into.
+    #[inline]
+    fn predict(&self, row: &[f64]) -> f64 {
+        if self.nodes.is_empty() {
+            return self.leaves[0];
+        }
+        let mut i = 0i32;
+        while i >= 0 {
+            let node = &self.nodes[i as usize];
+            i = node.next(row[node.feature]);
+        }
+        self.leaves[!i as usize]
+    }
+}
+
+impl Node {
+    #[inline]
+    fn next(&self, value: f64) -> i32 {
+        let mut v = value;
+        if v.is_nan() && self.missing != Missing::Nan {
+            v = 0.0;
+        }
+        let is_missing = match self.missing {
+            Missing::Zero => (-ZERO_THRESHOLD..=ZERO_THRESHOLD).contains(&v),
+            Missing::Nan => v.is_nan(),
+            Missing::None => false,
+        };
+        if is_missing {
+            return if self.default_left { self.left } else { self.right };
+        }
+        if v <= self.threshold {
+            self.left
+        } else {
+            self.right
+        }
+    }
+}
+
+/// How raw scores become predictions (the `objective=` line).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Link {
+    /// Regression objectives that predict the raw score (`regression`, `regression_l1`, `huber`, ...).
+    Identity,
+    /// `binary sigmoid:S`: `1 / (1 + exp(-S·raw))`.
+    Sigmoid(f64),
+    /// `multiclass`: softmax over the classes' raw scores.
+    Softmax,
+    /// `poisson`, `gamma`, `tweedie`: `exp(raw)`.
+    Exp,
+}
+
+/// A whole LightGBM model: trees grouped by iteration, `classes` trees per
+/// iteration, and the link that turns their sums into predictions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TreeEnsemble {
+    trees: Vec<Tree>,
+    /// Trees per iteration (1, or the number of classes for multiclass).
+    outputs: usize,
+    /// Number of features the model reads (`max_feature_idx + 1`).
+    n_features: usize,
+    feature_names: Vec<String>,
+    link: Link,
+    /// Random forests (`boosting=rf`) average their iterations instead of summing.
+    average: bool,
+}
+
+impl TreeEnsemble {
+    /// Number of features a row must have.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// Feature names stored in the model.
+    pub fn feature_names(&self) -> &[String] {
+        &self.feature_names
+    }
+
+    /// Raw scores per row: 1 for binary and regression, one per class for multiclass.
+    pub fn outputs(&self) -> usize {
+        self.outputs
+    }
+
+    /// Boosting iterations (trees / outputs).
+    pub fn iterations(&self) -> usize {
+        self.trees.len() / self.outputs
+    }
+
+    /// The link from raw scores to predictions.
+    pub fn link(&self) -> Link {
+        self.link
+    }
+
+    /// Whether iterations are averaged (random forest) rather than summed.
+    pub fn is_average(&self) -> bool {
+        self.average
+    }
+
+    /// Adds the raw scores of iteration `iteration` for `row` into `out`
+    /// (`outputs()` values); lets callers score a model round by round.
+    pub(crate) fn add_iteration(&self, iteration: usize, row: &[f64], out: &mut [f64]) {
+        let trees = &self.trees[iteration * self.outputs..(iteration + 1) * self.outputs];
+        for (o, tree) in out.iter_mut().zip(trees) {
+            *o += tree.predict(row);
+        }
+    }
+
+    /// Raw scores of `row` into `out` (`outputs()` values), as LightGBM's
+    /// `PredictRaw`: sums over iterations in order, averaged for forests.
+    ///
+    /// `row` must hold `n_features()` values (callers check).
+    pub fn predict_raw(&self, row: &[f64], out: &mut [f64]) {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        for it in 0..self.iterations() {
+            self.add_iteration(it, row, out);
+        }
+        if self.average {
+            let n = self.iterations() as f64;
+            out.iter_mut().for_each(|o| *o /= n);
+        }
+    }
+
+    /// Applies the link to raw scores in place: probabilities of the
+    /// positive class (binary), of each class (multiclass), or values.
+    pub fn transform(&self, out: &mut [f64]) {
+        match self.link {
+            Link::Identity => {}
+            Link::Exp => out.iter_mut().for_each(|o| *o = o.exp()),
+            Link::Sigmoid(s) => out.iter_mut().for_each(|o| *o = 1.0 / (1.0 + (-s * *o).exp())),
+            Link::Softmax => softmax(out),
+        }
+    }
+
+    /// Per-feature `(split count, total gain)`, as LightGBM's
+    /// `feature_importance` computes it (splits with positive gain only).
+    pub fn importance(&self) -> Vec<(f64, f64)> {
+        let mut imp = vec![(0.0, 0.0); self.n_features];
+        for node in self.trees.iter().flat_map(|t| &t.nodes) {
+            if node.gain > 0.0 {
+                imp[node.feature].0 += 1.0;
+                imp[node.feature].1 += node.gain;
+            }
+        }
+        imp
+    }
+}
+
+/// LightGBM's `Common::Softmax`: shift by the max, exponentiate, normalize.
+pub(crate) fn softmax(v: &mut [f64]) {
+    let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut sum = 0.0;
+    for x in v.iter_mut() {
+        *x = (*x - max).exp();
+        sum += *x;
+    }
+    v.iter_mut().for_each(|x| *x /= sum);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Result;
+
+    const STUMP: &str = "tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\n\
+        label_index=0\nmax_feature_idx=1\nobjective=binary sigmoid:1\n\
+        feature_names=a b\n\nTree=0\nnum_leaves=2\nnum_cat=0\nsplit_feature=1\n\
+        split_gain=3.5\nthreshold=0.5\ndecision_type=10\nleft_child=-1\nright_child=-2\n\
+        leaf_value=-1 2\nis_linear=0\nshrinkage=1\n\n\nend of trees\n";
+
+    #[test]
+    fn stump_routes_nan_by_default_direction() -> Result<()> {
+        let m = TreeEnsemble::parse(STUMP)?;
+        let mut out = [0.0];
+        // decision_type 10 = NaN missing (8) + default left (2).
+        m.predict_raw(&[0.0, f64::NAN], &mut out);
+        assert_eq!(out[0], -1.0);
+        m.predict_raw(&[0.0, 0.7], &mut out);
+        assert_eq!(out[0], 2.0);
+        m.predict_raw(&[0.0, 0.5], &mut out);
+        assert_eq!(out[0], -1.0);
+        m.transform(&mut out);
+        assert!((out[0] - 1.0 / (1.0 + 1f64.exp())).abs() < 1e-15, "sigmoid(-1)");
+        assert_eq!(m.importance(), vec![(0.0, 0.0), (1.0, 3.5)]);
+        Ok(())
+    }
+
+    #[test]
+    fn nan_is_zero_when_no_missing_type() -> Result<()> {
+        let m = TreeEnsemble::parse(&STUMP.replace("decision_type=10", "decision_type=0"))?;
+        let mut out = [0.0];
+        m.predict_raw(&[0.0, f64::NAN], &mut out);
+        assert_eq!(out[0], -1.0, "NaN read as 0 <= 0.5");
+        let m = TreeEnsemble::parse(&STUMP.replace("threshold=0.5", "threshold=-0.5"))?;
+        m.predict_raw(&[0.0, f64::NAN], &mut out);
+        assert_eq!(out[0], -1.0, "NaN missing with default left");
+        Ok(())
+    }
+
+    #[test]
+    fn malformed_models_name_the_line() {
+        for (text, needle) in [
+            (STUMP.replace("left_child=-1", "left_child=5"), "out of range"),
+            (STUMP.replace("leaf_value=-1 2", "leaf_value=-1"), "1 leaf values"),
+            (STUMP.replace("objective=binary sigmoid:1", "objective=lambdarank"), "line 7"),
+            (STUMP.replace("threshold=0.5", "threshold=x"), "threshold='x'"),
+            (STUMP.replace("num_cat=0", "num_cat=1"), "categorical"),
+            ("tree\nmax_feature_idx=1\nobjective=regression\n".to_string(), "no trees"),
+        ] {
+            let err = TreeEnsemble::parse(&text).map(|_| ()).unwrap_err().to_string();
+            assert!(err.contains(needle), "{err} should mention {needle}");
+        }
+    }
+}
