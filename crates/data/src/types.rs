@@ -65,9 +65,11 @@ impl std::str::FromStr for ColumnType {
             "text" | "string" => ColumnType::Text,
             "datetime" | "date" => ColumnType::Datetime,
             "boolean" | "bool" => ColumnType::Boolean,
-            other => return Err(crate::Error::InvalidArgument(format!(
+            other => {
+                return Err(crate::Error::InvalidArgument(format!(
                 "column type {other:?}; expected numeric, categorical, text, datetime or boolean"
-            ))),
+            )))
+            }
         })
     }
 }
