@@ -2,13 +2,14 @@
 //! `models:/NAME@ALIAS` → version → its source (`runs:/RUN/PATH`, a logged
 //! model `models:/m-…`, or `mlflow-artifacts:/…`) → the model directory →
 //! `MLmodel` (flavors and signature) and the flavor's data: `model.json`
-//! for lathe's own models, XGBoost's JSON for the `xgboost` flavor.
+//! for lathe's own models, LightGBM's text (`model.lgb`) for the
+//! `lightgbm` flavor, XGBoost's JSON for the `xgboost` flavor.
 
 use std::sync::Arc;
 
 use lathe_core::{ModelUri, ModelVersion};
 use lathe_store::{ArtifactStore, Store};
-use lathe_train::{xgboost::XgbModel, Model};
+use lathe_train::{xgboost::XgbModel, Model, TreeEnsemble};
 use tokio::io::AsyncReadExt;
 
 use crate::{mlmodel::Mlmodel, Error, Result, Scorer, Signature};
@@ -86,6 +87,24 @@ pub async fn load(
             ));
         }
         (Scorer::Lathe(model), signature)
+    } else if let Some(lgb) = mlmodel.flavor("lightgbm") {
+        let file = lgb.get("data").map_or("model.lgb", String::as_str);
+        let class = lgb.get("model_class").map_or("lightgbm.basic.Booster", String::as_str);
+        if class != "lightgbm.basic.Booster" {
+            return Err(invalid(format!(
+                "its lightgbm model is a {class} saved with skops; lathe serves LightGBM's text \
+                 format: log the booster (mlflow.lightgbm.log_model(model.booster_, ...))"
+            )));
+        }
+        let model =
+            text(read(artifacts, &format!("{dir}/{file}")).await.map_err(store_err)?, file)?;
+        let trees = TreeEnsemble::parse(&model).map_err(|e| invalid(format!("{file}: {e}")))?;
+        let signature = match declared {
+            Some(signature) => signature,
+            None => Signature::doubles(trees.feature_names()),
+        };
+        let order = feature_order(&signature, trees.feature_names()).map_err(invalid)?;
+        (Scorer::LightGbm { trees, order }, signature)
     } else if let Some(xgb) = mlmodel.flavor("xgboost") {
         let file = xgb.get("data").map_or("model.xgb", String::as_str);
         let format = xgb.get("model_format").map_or("xgb", String::as_str);
@@ -105,7 +124,7 @@ pub async fn load(
         (Scorer::Xgboost { model, order }, signature)
     } else {
         return Err(invalid(format!(
-            "no flavor lathe can serve (it has: {}; lathe serves lathe and xgboost models)",
+            "no flavor lathe can serve (it has: {}; lathe serves lathe, lightgbm and xgboost models)",
             mlmodel.flavor_names()
         )));
     };
@@ -120,24 +139,41 @@ pub async fn load(
 }
 
 /// For each of the model's features, the signature column that feeds it:
-/// matched by name, or by position when the model's names are XGBoost's
-/// placeholders (`f0`, `f1`, …) and the counts agree.
+/// matched by name (LightGBM stores names with spaces turned into `_`,
+/// so that spelling matches too), or by position when the model's names are
+/// placeholders (XGBoost's `f0`, `f1`, …; LightGBM's `Column_0`, …) and the
+/// counts agree.
 fn feature_order(
     signature: &Signature,
     features: &[String],
 ) -> std::result::Result<Vec<usize>, String> {
     let columns: Vec<&str> = signature.columns.iter().map(|c| c.name.as_str()).collect();
-    let by_name: Option<Vec<usize>> =
-        features.iter().map(|f| columns.iter().position(|c| c == f)).collect();
+    let lightgbm_spelling = |c: &str| c.replace(char::is_whitespace, "_");
+    let by_name: Option<Vec<usize>> = features
+        .iter()
+        .map(|f| {
+            columns
+                .iter()
+                .position(|c| c == f)
+                .or_else(|| columns.iter().position(|c| lightgbm_spelling(c) == *f))
+        })
+        .collect();
     if let Some(order) = by_name {
         return Ok(order);
     }
-    let placeholders = features.iter().enumerate().all(|(i, f)| *f == format!("f{i}"));
+    let placeholders = features
+        .iter()
+        .enumerate()
+        .all(|(i, f)| *f == format!("f{i}") || *f == format!("Column_{i}"));
     if placeholders && features.len() == columns.len() {
         return Ok((0..features.len()).collect());
     }
-    let missing: Vec<&str> =
-        features.iter().map(String::as_str).filter(|f| !columns.contains(f)).take(5).collect();
+    let missing: Vec<&str> = features
+        .iter()
+        .map(String::as_str)
+        .filter(|f| !columns.iter().any(|c| c == f || lightgbm_spelling(c) == *f))
+        .take(5)
+        .collect();
     Err(format!("the model's features {missing:?} are not in its MLmodel signature"))
 }
 

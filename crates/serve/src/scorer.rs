@@ -1,8 +1,8 @@
 //! What a served model computes for one checked row: lathe's own models,
-//! and boosters trained elsewhere and logged with MLflow (XGBoost's JSON
-//! format), all evaluated in Rust.
+//! and boosters trained elsewhere and logged with MLflow (LightGBM's text
+//! format, XGBoost's JSON format), all evaluated in Rust.
 
-use lathe_train::{xgboost::Objective, xgboost::XgbModel, Model};
+use lathe_train::{xgboost::Objective, xgboost::XgbModel, Link, Model, TreeEnsemble};
 
 /// One row's answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +21,13 @@ pub enum Output {
 pub enum Scorer {
     /// lathe's binary classifier (`model.json`).
     Lathe(Model),
+    /// A LightGBM booster; `order[i]` is the signature column of the model's feature `i`.
+    LightGbm {
+        /// The trees.
+        trees: TreeEnsemble,
+        /// Signature column per model feature.
+        order: Vec<usize>,
+    },
     /// An XGBoost booster; `order[i]` is the signature column of the model's feature `i`.
     Xgboost {
         /// The booster.
@@ -35,6 +42,7 @@ impl Scorer {
     pub fn kind(&self) -> &'static str {
         match self {
             Scorer::Lathe(model) => model.kind(),
+            Scorer::LightGbm { .. } => "lightgbm",
             Scorer::Xgboost { .. } => "xgboost",
         }
     }
@@ -45,6 +53,11 @@ impl Scorer {
             Scorer::Lathe(model) => {
                 vec![model.label.negative_class.clone(), model.label.positive_class.clone()]
             }
+            Scorer::LightGbm { trees, .. } => match trees.link() {
+                Link::Sigmoid(_) => vec!["0".into(), "1".into()],
+                Link::Softmax => (0..trees.outputs()).map(|c| c.to_string()).collect(),
+                Link::Identity | Link::Exp => Vec::new(),
+            },
             Scorer::Xgboost { model, .. } => match model.objective() {
                 Objective::Logistic => vec!["0".into(), "1".into()],
                 Objective::Softmax => (0..model.outputs()).map(|c| c.to_string()).collect(),
@@ -58,6 +71,19 @@ impl Scorer {
         match self {
             Scorer::Lathe(model) => {
                 model.predict_proba_row(row).map(Output::Probability).map_err(|e| e.to_string())
+            }
+            Scorer::LightGbm { trees, order } => {
+                let features: Vec<f64> =
+                    order.iter().map(|&i| row.get(i).copied().unwrap_or(f64::NAN)).collect();
+                let mut out = vec![0.0; trees.outputs()];
+                trees.predict_raw(&features, &mut out);
+                trees.transform(&mut out);
+                Ok(match (trees.link(), out.as_slice()) {
+                    (Link::Sigmoid(_), [p]) => Output::Probability(*p),
+                    (Link::Softmax, _) => Output::Probabilities(out),
+                    (_, [v]) => Output::Value(*v),
+                    (_, _) => return Err(format!("the booster gave {} values", out.len())),
+                })
             }
             Scorer::Xgboost { model, order } => {
                 let features: Vec<f64> =

@@ -804,10 +804,10 @@ async fn register_files(f: &Fixture, name: &str, files: &[(&str, String)]) -> i6
         .version
 }
 
-/// What `mlflow.xgboost.log_model(booster, model_format="json", signature=…)`
-/// writes, with PyYAML's folding of the long signature line; the columns
-/// are optional (the fixture's rows have missing values).
-fn xgboost_mlmodel(features: &[&str], format: &str) -> String {
+/// An MLmodel as MLflow writes it for `flavor` with `data: FILE` and a
+/// signature of optional doubles (PyYAML folds the long line), plus `extra`
+/// flavor settings.
+fn booster_mlmodel(flavor: &str, file: &str, extra: &str, features: &[&str]) -> String {
     let specs: Vec<String> = features
         .iter()
         .map(|f| format!("{{\"type\": \"double\", \"name\": \"{f}\", \"required\": false}}"))
@@ -825,31 +825,27 @@ fn xgboost_mlmodel(features: &[&str], format: &str) -> String {
         folded.push_str(word);
     }
     format!(
-        "artifact_path: model\nflavors:\n  python_function:\n    data: model.{format}\n    \
-         loader_module: mlflow.xgboost\n  xgboost:\n    code: null\n    data: model.{format}\n    \
-         model_class: xgboost.core.Booster\n    model_format: {format}\n    xgb_version: 3.2.0\n\
+        "artifact_path: model\nflavors:\n  python_function:\n    data: {file}\n    \
+         loader_module: mlflow.{flavor}\n  {flavor}:\n    code: null\n    data: {file}\n{extra}\
          mlflow_version: 3.17.2\nsignature:\n  inputs: '[{folded}]'\n  outputs: null\n"
     )
 }
 
-#[tokio::test]
-async fn an_xgboost_booster_logged_with_mlflow_is_served_with_its_own_predictions() {
-    let f = fixture().await;
-    let model = include_str!("../../train/test_data/xgboost/binary.json").to_string();
-    let reference: Value =
-        serde_json::from_str(include_str!("../../train/test_data/xgboost/binary_reference.json"))
-            .unwrap();
+/// Registers a booster under `name`, serves it, and checks that
+/// `/invocations` answers each reference row with the library's own
+/// prediction (within 1e-6) and `/v1` labels them.
+async fn check_booster(
+    f: &Fixture,
+    name: &str,
+    files: &[(&str, String)],
+    reference: &Value,
+    want: impl Fn(usize) -> f64,
+) {
+    let v = register_files(f, name, files).await;
+    let loaded = load(&format!("models:/{name}/{v}"), &f.store, &f.artifacts).await.unwrap();
+    let app = Served::new(vec![loaded]).router(Options::default());
     let features: Vec<&str> =
         reference["features"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    // The signature lists the columns in another order than the booster: matched by name.
-    let mut shuffled = features.clone();
-    shuffled.reverse();
-    let mlmodel = xgboost_mlmodel(&shuffled, "json");
-    let v =
-        register_files(&f, "boosted", &[("MLmodel", mlmodel), ("model.json", model.clone())]).await;
-    let loaded = load(&format!("models:/boosted/{v}"), &f.store, &f.artifacts).await.unwrap();
-    assert_eq!(loaded.scorer.kind(), "xgboost");
-    let app = Served::new(vec![loaded]).router(Options::default());
     let rows = reference["rows"].as_array().unwrap();
     let records: Vec<Value> = rows
         .iter()
@@ -865,7 +861,7 @@ async fn an_xgboost_booster_logged_with_mlflow_is_served_with_its_own_prediction
         .method("POST")
         .uri("/invocations")
         .header("content-type", "application/json")
-        .body(Body::from(body.clone()))
+        .body(Body::from(body))
         .unwrap();
     let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status();
@@ -874,12 +870,12 @@ async fn an_xgboost_booster_logged_with_mlflow_is_served_with_its_own_prediction
     let got = probabilities(&serde_json::from_slice(&bytes).unwrap(), "predictions");
     assert_eq!(got.len(), rows.len());
     for (i, g) in got.iter().enumerate() {
-        let want = reference["predictions"][i][1].as_f64().unwrap();
-        assert!((g - want).abs() <= 1e-6, "row {i}: {g} vs xgboost's {want}");
+        let want = want(i);
+        assert!((g - want).abs() <= 1e-6, "{name} row {i}: {g} vs the library's {want}");
     }
     let req = Request::builder()
         .method("POST")
-        .uri("/v1/models/boosted/predict")
+        .uri(format!("/v1/models/{name}/predict"))
         .header("content-type", "application/json")
         .body(Body::from(json!(records[..2]).to_string()))
         .unwrap();
@@ -890,11 +886,35 @@ async fn an_xgboost_booster_logged_with_mlflow_is_served_with_its_own_prediction
         let p = answer["probabilities"][i].as_f64().unwrap();
         assert_eq!(answer["predictions"][i], json!(if p >= 0.5 { "1" } else { "0" }), "{answer}");
     }
+}
+
+fn reversed(reference: &Value) -> Vec<&str> {
+    let mut features: Vec<&str> =
+        reference["features"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    features.reverse();
+    features
+}
+
+#[tokio::test]
+async fn an_xgboost_booster_logged_with_mlflow_is_served_with_its_own_predictions() {
+    let f = fixture().await;
+    let model = include_str!("../../train/test_data/xgboost/binary.json").to_string();
+    let reference: Value =
+        serde_json::from_str(include_str!("../../train/test_data/xgboost/binary_reference.json"))
+            .unwrap();
+    // The signature lists the columns in another order than the booster: matched by name.
+    let json_format = "    model_class: xgboost.core.Booster\n    model_format: json\n";
+    let mlmodel = booster_mlmodel("xgboost", "model.json", json_format, &reversed(&reference));
+    let files = [("MLmodel", mlmodel), ("model.json", model.clone())];
+    check_booster(&f, "boosted", &files, &reference, |i| {
+        reference["predictions"][i][1].as_f64().unwrap()
+    })
+    .await;
 
     // What lathe cannot serve is refused at load, naming the reason.
-    let binary_format = xgboost_mlmodel(&features, "xgb");
-    let v =
-        register_files(&f, "boosted", &[("MLmodel", binary_format), ("model.xgb", model)]).await;
+    let xgb_format = "    model_class: xgboost.core.Booster\n    model_format: xgb\n";
+    let mlmodel = booster_mlmodel("xgboost", "model.xgb", xgb_format, &reversed(&reference));
+    let v = register_files(&f, "boosted", &[("MLmodel", mlmodel), ("model.xgb", model)]).await;
     let err = load(&format!("models:/boosted/{v}"), &f.store, &f.artifacts).await.unwrap_err();
     assert!(err.to_string().contains("model_format=\"json\""), "{err}");
     let sklearn =
@@ -902,4 +922,27 @@ async fn an_xgboost_booster_logged_with_mlflow_is_served_with_its_own_prediction
     let v = register_files(&f, "boosted", &[("MLmodel", sklearn)]).await;
     let err = load(&format!("models:/boosted/{v}"), &f.store, &f.artifacts).await.unwrap_err();
     assert!(err.to_string().contains("no flavor lathe can serve (it has: sklearn"), "{err}");
+}
+
+#[tokio::test]
+async fn a_lightgbm_booster_logged_with_mlflow_is_served_with_its_own_predictions() {
+    let f = fixture().await;
+    let model = include_str!("../test_data/lightgbm/model.lgb").to_string();
+    let reference: Value =
+        serde_json::from_str(include_str!("../test_data/lightgbm/reference.json")).unwrap();
+    // Signature names have spaces, the booster's underscores: still matched.
+    let booster = "    model_class: lightgbm.basic.Booster\n";
+    let mlmodel = booster_mlmodel("lightgbm", "model.lgb", booster, &reversed(&reference));
+    let files = [("MLmodel", mlmodel), ("model.lgb", model.clone())];
+    check_booster(&f, "lgbm", &files, &reference, |i| {
+        reference["predictions"][i].as_f64().unwrap()
+    })
+    .await;
+
+    let skops =
+        "    model_class: lightgbm.sklearn.LGBMClassifier\n    serialization_format: skops\n";
+    let mlmodel = booster_mlmodel("lightgbm", "model.skops", skops, &reversed(&reference));
+    let v = register_files(&f, "lgbm", &[("MLmodel", mlmodel), ("model.skops", model)]).await;
+    let err = load(&format!("models:/lgbm/{v}"), &f.store, &f.artifacts).await.unwrap_err();
+    assert!(err.to_string().contains("log the booster"), "{err}");
 }
