@@ -12,11 +12,16 @@
 //! is loaded in the background and swapped in atomically ([`Served`]).
 //! [`Limits`] bound the prediction routes: concurrency, a wait queue (503
 //! with `Retry-After` when full) and a per-request timeout (504).
+//! [`PredictionLog`] writes every scored row to the store in the background
+//! (never blocking a request; drops are counted in `/metrics`), and
+//! `POST /feedback` joins ground-truth labels to them.
 
 mod error;
+mod feedback;
 mod limits;
 mod load;
 mod metrics;
+mod predlog;
 mod protocol;
 mod routes;
 mod signature;
@@ -25,6 +30,7 @@ pub mod watch;
 pub use error::{Error, Result};
 pub use limits::{Limits, Options};
 pub use load::{load, LoadedModel};
+pub use predlog::{LogOptions, PredictionLog, PredictionLogWriter};
 pub use routes::{router, PREDICTION_ID_HEADER};
 pub use signature::{ColumnSpec, Signature};
 pub use watch::Served;

@@ -18,8 +18,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::{
+    feedback,
     limits::{self, Limits, Options},
     metrics,
+    predlog::{Logging, PredictionLog},
     protocol::{self, Frame, InputError},
     signature::shorten,
     LoadedModel, Served,
@@ -49,11 +51,16 @@ impl Served {
 
     /// The same, with `limits` (and their options) shared with the caller.
     pub fn router_with_limits(&self, limits: Limits) -> Router {
-        build(self.clone(), limits)
+        build(self.clone(), limits, Logging::default())
+    }
+
+    /// The same, logging every prediction to `log` and taking `POST /feedback`.
+    pub fn router_with_log(&self, limits: Limits, log: PredictionLog) -> Router {
+        build(self.clone(), limits, Logging(Some(log)))
     }
 }
 
-fn build(state: AppState, limits: Limits) -> Router {
+fn build(state: AppState, limits: Limits, logging: Logging) -> Router {
     let limited = || middleware::from_fn_with_state(limits.clone(), limits::limit);
     let max_body_bytes = limits.options().max_body_bytes;
     Router::new()
@@ -63,7 +70,9 @@ fn build(state: AppState, limits: Limits) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(prometheus).layer(Extension(limits.clone())))
+        .route("/feedback", post(feedback::post))
         .fallback(not_found)
+        .layer(Extension(logging))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(middleware::from_fn(prediction_id))
         .with_state(state)
@@ -96,6 +105,21 @@ impl ApiError {
         message: impl Into<String>,
     ) -> ApiError {
         ApiError { status, code, message: message.into(), problems: Vec::new() }
+    }
+
+    pub(crate) fn with_problems(mut self, problems: Vec<String>) -> ApiError {
+        self.problems = problems;
+        self
+    }
+
+    #[cfg(test)]
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    #[cfg(test)]
+    pub(crate) fn problems(&self) -> &[String] {
+        &self.problems
     }
 
     pub(crate) fn respond(self, id: &PredictionId) -> Response {
@@ -134,13 +158,14 @@ fn body_error(rejection: &BytesRejection) -> ApiError {
     }
 }
 
-/// Reads and checks a request against `model`; the positive-class probability per row.
+/// Reads and checks a request against `model`; the rows and the
+/// positive-class probability of each.
 fn score(
     model: &LoadedModel,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
     v1: bool,
-) -> Result<Vec<f64>, ApiError> {
+) -> Result<(Vec<Vec<f64>>, Vec<f64>), ApiError> {
     let body = body.map_err(|r| body_error(&r))?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let frame: Frame = if v1 && content_type.is_none() {
@@ -158,19 +183,22 @@ fn score(
         ),
         problems,
     })?;
-    rows.iter()
+    let probabilities = rows
+        .iter()
         .map(|row| model.model.predict_proba_row(row))
         .collect::<Result<Vec<f64>, _>>()
         .map_err(|e| {
             tracing::error!("model {} version {} failed: {e}", model.name, model.version);
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "the model failed")
-        })
+        })?;
+    Ok((rows, probabilities))
 }
 
 /// MLflow's scoring endpoint, answered by the first model.
 async fn invocations(
     State(state): State<AppState>,
     Extension(id): Extension<PredictionId>,
+    Extension(logging): Extension<Logging>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -181,7 +209,10 @@ async fn invocations(
     let result = score(&current.model, &headers, body, false);
     current.metrics.observe(start.elapsed(), result.is_err());
     match result {
-        Ok(probabilities) => Json(json!({ "predictions": probabilities })).into_response(),
+        Ok((rows, probabilities)) => {
+            logging.scored(&current.model, &id.0, &rows, &probabilities, start.elapsed());
+            Json(json!({ "predictions": probabilities })).into_response()
+        }
         Err(e) => e.respond(&id),
     }
 }
@@ -204,6 +235,7 @@ struct ModelRef<'a> {
 async fn predict(
     State(state): State<AppState>,
     Extension(id): Extension<PredictionId>,
+    Extension(logging): Extension<Logging>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -221,7 +253,8 @@ async fn predict(
     let result = score(model, &headers, body, true);
     current.metrics.observe(start.elapsed(), result.is_err());
     match result {
-        Ok(probabilities) => {
+        Ok((rows, probabilities)) => {
+            logging.scored(model, &id.0, &rows, &probabilities, start.elapsed());
             let label = &model.model.label;
             let predictions = probabilities
                 .iter()
@@ -289,10 +322,14 @@ fn not_loaded(id: &PredictionId) -> Response {
 async fn prometheus(
     State(state): State<AppState>,
     Extension(limits): Extension<Limits>,
+    Extension(logging): Extension<Logging>,
 ) -> Response {
     let content_type = [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")];
     let mut text = metrics::render(&state.history(), state.len(), state.swaps());
     limits.render(&mut text);
+    if let Some(log) = &logging.0 {
+        log.render(&mut text);
+    }
     (content_type, text).into_response()
 }
 
