@@ -12,10 +12,18 @@
 //! (the reference's `other` bucket absorbs categories outside its top list,
 //! a category the reference never saw gets a bin of its own). This is exact
 //! for the binning and needs no reference rows, at the price of not seeing
-//! a change inside one bin (KS on rows would). The p-values of all columns
-//! are adjusted together by Benjamini–Hochberg, as in [`crate::Mode::Corrected`],
-//! because a window tests every column at once and is repeated forever:
-//! uncorrected, some column of a long-running model drifts by chance.
+//! a change inside one bin (KS on rows would). Sparse neighbouring bins are
+//! merged first (Cochran's rule, see [`merge_sparse`]).
+//!
+//! **Why Holm, not Benjamini–Hochberg.** A window tests every column at
+//! once and windows repeat forever, so the p-values are adjusted together.
+//! The offline report's corrected mode uses Benjamini–Hochberg, which bounds
+//! the expected share of false verdicts; but a window's per-column verdicts
+//! feed alerts such as `feature_drift(name)`, where one wrong column is one
+//! false alarm, and BH grows more lenient the more columns truly drift (with
+//! three columns shifted, an unshifted one at p = 0.035 passes BH's bar).
+//! Holm's step-down bounds the chance of *any* false column verdict at the
+//! threshold, whatever the others do.
 //!
 //! Columns the window has and the reference lacks are schema drift, reported
 //! by name and not tested; reference columns the window lacks are reported
@@ -27,7 +35,6 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::{
-    benjamini_hochberg,
     profile::{ColumnProfile, ReferenceProfile},
     stats::{binning::histogram, chisquare::homogeneity},
 };
@@ -52,7 +59,7 @@ pub struct WindowColumnDrift {
     pub statistic: f64,
     /// p-value before correction.
     pub score: f64,
-    /// Benjamini–Hochberg adjusted p-value: the verdict compares it with the threshold.
+    /// Holm-adjusted p-value: the verdict compares it with the threshold.
     pub adjusted_score: f64,
     /// Significance level.
     pub threshold: f64,
@@ -124,7 +131,7 @@ pub fn window_drift(
     // One correction over every test of the window, the prediction included.
     let mut pvalues: Vec<f64> = tested.iter().map(|(_, c)| c.score).collect();
     pvalues.extend(prediction.iter().map(|c| c.score));
-    let adjusted = benjamini_hochberg(&pvalues);
+    let adjusted = holm(&pvalues);
     let mut adjusted = adjusted.into_iter();
     let mut judge = |c: &mut WindowColumnDrift| {
         c.adjusted_score = adjusted.next().unwrap_or(f64::NAN);
@@ -214,8 +221,12 @@ fn test(reference: &ColumnProfile, values: &WindowValues) -> WindowColumnDrift {
             (Vec::new(), 0, 0)
         }
     };
-    let levels: Vec<(u64, u64)> =
-        bins.iter().map(|(_, r, c)| (*r, *c)).filter(|(r, c)| r + c > 0).collect();
+    let mut levels: Vec<(u64, u64)> = bins.iter().map(|(_, r, c)| (*r, *c)).collect();
+    let constant = matches!(reference.numerical.as_ref(), Some(n) if n.min == n.max);
+    if reference.numerical.is_some() && !constant {
+        levels = merge_sparse(&levels, current_rows as u64);
+    }
+    levels.retain(|(r, c)| r + c > 0);
     let (statistic, score) = if current_rows == 0 {
         notes.push("no values in this window: not tested".into());
         (0.0, 1.0)
@@ -236,6 +247,50 @@ fn test(reference: &ColumnProfile, values: &WindowValues) -> WindowColumnDrift {
         bins,
         notes,
     }
+}
+
+/// Holm's step-down adjusted p-values, in input order: for the i-th smallest
+/// of m, max over j ≤ i of min(1, (m − j + 1)·p₍ⱼ₎). NaN stays NaN and is
+/// not counted in m.
+pub fn holm(pvalues: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..pvalues.len()).filter(|&i| !pvalues[i].is_nan()).collect();
+    order.sort_by(|&a, &b| pvalues[a].total_cmp(&pvalues[b]));
+    let m = order.len();
+    let mut adjusted = vec![f64::NAN; pvalues.len()];
+    let mut running: f64 = 0.0;
+    for (j, &i) in order.iter().enumerate() {
+        running = running.max(((m - j) as f64 * pvalues[i]).min(1.0));
+        adjusted[i] = running;
+    }
+    adjusted
+}
+
+/// Merges neighbouring bins (in order) until each group expects at least 5
+/// window values and holds at least 5 reference values (Cochran's rule for
+/// the χ² approximation); a short tail joins the last group. Without it, one
+/// window value beyond the reference range, where the reference has no
+/// value, would alone make a column "drift". A shift still shows: the mass
+/// moves between groups.
+fn merge_sparse(levels: &[(u64, u64)], n_cur: u64) -> Vec<(u64, u64)> {
+    let n_ref: u64 = levels.iter().map(|l| l.0).sum();
+    if n_ref == 0 {
+        return levels.to_vec();
+    }
+    let enough = |r: u64| r >= 5 && r as f64 * n_cur as f64 / n_ref as f64 >= 5.0;
+    let mut groups: Vec<(u64, u64)> = Vec::new();
+    let mut open = (0, 0);
+    for &(r, c) in levels {
+        open = (open.0 + r, open.1 + c);
+        if enough(open.0) {
+            groups.push(open);
+            open = (0, 0);
+        }
+    }
+    match groups.last_mut() {
+        Some(last) => *last = (last.0 + open.0, last.1 + open.1),
+        None => groups.push(open),
+    }
+    groups
 }
 
 #[cfg(test)]
@@ -328,5 +383,24 @@ mod tests {
         let a = &d.columns["a"];
         assert_eq!((a.current_rows, a.current_missing, a.drift), (0, 20, false));
         assert!(a.notes.iter().any(|n| n.contains("no values")));
+    }
+
+    #[test]
+    fn sparse_bins_merge_with_their_neighbours() {
+        // 1,000 reference values, 100 in the window: a bin must hold 50 reference values.
+        let levels = [(0, 1), (10, 0), (40, 5), (450, 44), (450, 45), (50, 4), (0, 1)];
+        assert_eq!(merge_sparse(&levels, 100), vec![(50, 6), (450, 44), (450, 45), (50, 5)]);
+        assert_eq!(merge_sparse(&[(3, 1), (2, 1)], 10), vec![(5, 2)]);
+    }
+
+    #[test]
+    fn holm_steps_down_and_keeps_order() {
+        // m = 4, sorted 0.01, 0.03, 0.04, 0.5: 4·0.01, 3·0.03, max(0.09, 2·0.04), 1·0.5
+        // (statsmodels' multipletests(method="holm") gives the same).
+        let adjusted = holm(&[0.04, 0.01, 0.5, f64::NAN, 0.03]);
+        let want = [0.09, 0.04, 0.5, f64::NAN, 0.09];
+        for (a, w) in adjusted.iter().zip(want) {
+            assert!(a.is_nan() && w.is_nan() || (a - w).abs() < 1e-15, "{adjusted:?}");
+        }
     }
 }

@@ -278,8 +278,12 @@ impl Logging {
             let mut probabilities = serde_json::Map::new();
             probabilities.insert(label.negative_class.clone(), number(1.0 - p));
             probabilities.insert(label.positive_class.clone(), number(*p));
-            let outputs =
-                serde_json::json!({ "prediction": class, "probabilities": probabilities });
+            let outputs = serde_json::json!({
+                "prediction": class,
+                "positive_class": label.positive_class,
+                "probability": number(*p),
+                "probabilities": probabilities,
+            });
             log.record(PredictionRecord {
                 prediction_id: if rows.len() == 1 { id.to_string() } else { format!("{id}:{i}") },
                 model_name: model.name.clone(),

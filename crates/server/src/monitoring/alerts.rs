@@ -1,0 +1,1 @@
+//! Alert rules over the monitoring windows (filled in next).
