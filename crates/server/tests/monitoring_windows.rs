@@ -240,3 +240,115 @@ async fn time_windows_with_few_or_no_rows_are_insufficient_data() {
     .unwrap()
     .is_empty());
 }
+
+/// A webhook receiver on 127.0.0.1 that keeps every JSON body it gets.
+async fn receiver() -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
+    use axum::{routing::post, Json, Router};
+    let got = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = Arc::clone(&got);
+    let app = Router::new().route(
+        "/hook",
+        post(move |Json(body): Json<Value>| {
+            let keep = Arc::clone(&keep);
+            async move {
+                keep.lock().unwrap().push(body);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/hook"), got)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_fire_once_per_episode_resolve_and_reach_the_webhook() {
+    let (_dir, store, artifacts) = setup().await;
+    let (hook, got) = receiver().await;
+    // A port nothing listens on: every attempt fails and is recorded.
+    let dead = "http://127.0.0.1:9/hook".to_string();
+    let config = monitoring::MonitoringConfig::parse(
+        &format!(
+            r#"
+            [monitoring]
+            window = "500"
+            [[alerts]]
+            rule = "feature_drift(f2)"
+            [[alerts]]
+            rule = "metric_below(roc_auc, 0.7)"
+            model = "churn"
+            [webhooks]
+            urls = ["{hook}", "{dead}"]
+            allowed_hosts = ["127.0.0.1"]
+            "#
+        ),
+        "lathe.toml",
+    )
+    .unwrap();
+    let mut gen = Gen(SplitMix64::new(42));
+    let pass = |now| {
+        let (store, artifacts, config) =
+            (Arc::clone(&store), Arc::clone(&artifacts), config.clone());
+        async move {
+            monitoring::update_all(store.as_ref(), artifacts.as_ref(), &config.windows, now)
+                .await
+                .unwrap();
+            monitoring::alerts::evaluate(store.as_ref(), &config, now).await.unwrap()
+        }
+    };
+    traffic(store.as_ref(), &mut gen, 1_000, false, 1_000_000, "ref").await;
+    assert!(pass(1).await.is_empty(), "no drift, nothing fires");
+    traffic(store.as_ref(), &mut gen, 1_000, true, 2_000_000, "cur").await;
+    let fired = pass(2).await;
+    let names: Vec<_> = fired.iter().map(|(e, ep)| (*e, ep.rule.as_str())).collect();
+    assert_eq!(
+        names,
+        vec![("fired", "feature_drift(f2)"), ("fired", "metric_below(roc_auc, 0.7)")]
+    );
+    traffic(store.as_ref(), &mut gen, 500, true, 3_000_000, "more").await;
+    assert!(pass(3).await.is_empty(), "still drifting: the episode does not fire again");
+    traffic(store.as_ref(), &mut gen, 500, false, 4_000_000, "back").await;
+    let resolved = pass(4).await;
+    assert_eq!(resolved.len(), 2);
+    for ((event, episode), (_, was)) in resolved.iter().zip(&fired) {
+        assert_eq!((*event, episode.episode_id.as_str()), ("resolved", was.episode_id.as_str()));
+    }
+
+    let bodies = got.lock().unwrap().clone();
+    let events: Vec<_> = bodies
+        .iter()
+        .map(|b| (b["event"].as_str().unwrap(), b["rule"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            ("fired", "feature_drift(f2)"),
+            ("fired", "metric_below(roc_auc, 0.7)"),
+            ("resolved", "feature_drift(f2)"),
+            ("resolved", "metric_below(roc_auc, 0.7)"),
+        ]
+    );
+    assert_eq!(bodies[0]["model"], "churn");
+    assert_eq!(bodies[0]["detail"]["feature"], "f2");
+
+    let history = store.list_alerts(Some("churn")).await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert!(history.iter().all(|e| e.state == "resolved" && e.resolved_at == Some(4)));
+    let drift_episode = history.iter().find(|e| e.rule == "feature_drift(f2)").unwrap();
+    let deliveries = store.list_alert_deliveries(&drift_episode.episode_id).await.unwrap();
+    let seen: Vec<_> = deliveries
+        .iter()
+        .map(|d| (d.event.as_str(), d.target.as_str(), d.status.as_str(), d.attempts))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("fired", hook.as_str(), "delivered", 1),
+            ("fired", dead.as_str(), "failed", 4),
+            ("resolved", hook.as_str(), "delivered", 1),
+            ("resolved", dead.as_str(), "failed", 4),
+        ]
+    );
+    assert!(!deliveries[1].error.is_empty());
+}

@@ -1,6 +1,7 @@
 //! `lathe monitor …`: monitoring commands. `drift`, an offline drift report
 //! between two files, and `reference`, a dataset's reference profile.
 
+pub(crate) mod config;
 mod csv_columns;
 mod drift;
 pub(crate) mod reference;

@@ -8,8 +8,10 @@
 
 pub mod alerts;
 mod compute;
+pub mod config;
 pub mod windows;
 
+pub use config::{AlertRule, Condition, MonitoringConfig};
 pub use windows::{update_all, update_version, WindowSettings, WindowSpec};
 
 /// What the monitoring job can fail with.
