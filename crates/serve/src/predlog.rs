@@ -106,6 +106,12 @@ impl PredictionLog {
         }
     }
 
+    /// [`PredictionLog::record`] for benchmarks and tests outside the crate:
+    /// queues one record without waiting, counting a drop when full.
+    pub fn record_for_bench(&self, record: PredictionRecord) {
+        self.record(record);
+    }
+
     /// Waits until everything queued before this call is written, so that
     /// feedback posted right after a prediction finds it in the store.
     pub async fn flush(&self) {
