@@ -182,11 +182,11 @@ fn test(reference: &ColumnProfile, values: &WindowValues) -> WindowColumnDrift {
             let below = sorted.partition_point(|&x| x < lo) as u64;
             let above = (sorted.len() - sorted.partition_point(|&x| x <= hi)) as u64;
             let inside = histogram(&sorted, edges);
-            let mut bins = vec![(format!("< {lo}"), 0, below)];
+            let mut bins = vec![(format!("< {}", short(lo)), 0, below)];
             for (i, (&r, c)) in num.histogram.counts.iter().zip(inside).enumerate() {
-                bins.push((format!("[{}, {}]", edges[i], edges[i + 1]), r, c));
+                bins.push((format!("[{}, {}]", short(edges[i]), short(edges[i + 1])), r, c));
             }
-            bins.push((format!("> {hi}"), 0, above));
+            bins.push((format!("> {}", short(hi)), 0, above));
             (bins, sorted.len(), missing)
         }
         (WindowValues::Categorical(v), ColumnProfile { categorical: Some(cat), .. }) => {
@@ -247,6 +247,15 @@ fn test(reference: &ColumnProfile, values: &WindowValues) -> WindowColumnDrift {
         bins,
         notes,
     }
+}
+
+/// A bin edge as a label: 4 significant digits.
+fn short(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return x.to_string();
+    }
+    let digits = (3 - x.abs().log10().floor() as i32).max(0) as usize;
+    format!("{x:.digits$}")
 }
 
 /// Holm's step-down adjusted p-values, in input order: for the i-th smallest

@@ -26,8 +26,11 @@ pub const PROFILE_TAG: &str = "lathe.reference_profile";
 /// Largest reference profile read.
 const MAX_PROFILE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// The most rows one time window may hold (one read).
-const MAX_TIME_WINDOW_ROWS: i64 = 100_000;
+/// The most rows a time window is judged on; larger windows use their first rows.
+const MAX_TIME_WINDOW_ROWS: i64 = 1_000_000;
+
+/// Rows per read of the log.
+const PAGE: i64 = 50_000;
 
 /// How windows are cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,10 +189,28 @@ pub async fn update_version(
             let mut index = last.map_or(log.first_time.div_euclid(width), |w| w.index + 1);
             while (index + 1) * width + settings.grace_ms <= now {
                 let (start, end) = (index * width, (index + 1) * width);
-                let mut q = query(0, MAX_TIME_WINDOW_ROWS);
-                q.from_time = Some(start);
-                q.to_time = Some(end);
-                let rows = store.read_predictions(&q).await?;
+                let mut rows = Vec::new();
+                loop {
+                    let mut q = query(
+                        rows.last().map_or(0, |r: &lathe_store::LoggedPrediction| r.seq),
+                        PAGE,
+                    );
+                    q.from_time = Some(start);
+                    q.to_time = Some(end);
+                    let page = store.read_predictions(&q).await?;
+                    let full = page.len() as i64 == PAGE;
+                    rows.extend(page);
+                    if !full || rows.len() as i64 >= MAX_TIME_WINDOW_ROWS {
+                        break;
+                    }
+                }
+                if rows.len() as i64 >= MAX_TIME_WINDOW_ROWS {
+                    // Memory stays bounded: a larger window is judged on its first rows.
+                    tracing::warn!(
+                        "{model} v{version} window {index}: more than {MAX_TIME_WINDOW_ROWS} \
+                         predictions; the first {MAX_TIME_WINDOW_ROWS} are used"
+                    );
+                }
                 let cut = compute::Cut { model, version, kind: &kind, index, span: (start, end) };
                 let w = compute::window(&cut, &rows, profile.as_ref(), settings, now);
                 index += 1;
