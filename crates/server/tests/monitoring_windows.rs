@@ -203,6 +203,8 @@ async fn time_windows_with_few_or_no_rows_are_insufficient_data() {
         spec: "1s".parse().unwrap(),
         min_rows: 100,
         grace_ms: 500,
+        // Window 10 is read in three pages and one empty read.
+        page_rows: 100,
         ..WindowSettings::default()
     };
     let mut gen = Gen(SplitMix64::new(3));

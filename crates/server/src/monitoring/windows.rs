@@ -29,9 +29,6 @@ const MAX_PROFILE_BYTES: u64 = 64 * 1024 * 1024;
 /// The most rows a time window is judged on; larger windows use their first rows.
 const MAX_TIME_WINDOW_ROWS: i64 = 1_000_000;
 
-/// Rows per read of the log.
-const PAGE: i64 = 50_000;
-
 /// How windows are cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WindowSpec {
@@ -95,10 +92,12 @@ pub struct WindowSettings {
     pub drift_share: f64,
     /// How long after its end a time window waits for late log rows.
     pub grace_ms: i64,
+    /// Rows per read of the log when collecting a time window.
+    pub page_rows: i64,
 }
 
 impl Default for WindowSettings {
-    /// Windows of 500 predictions, at least 100 rows, 0.05, 0.5, 10 s.
+    /// Windows of 500 predictions, at least 100 rows, 0.05, 0.5, 10 s, pages of 50,000.
     fn default() -> WindowSettings {
         WindowSettings {
             spec: WindowSpec::Count(500),
@@ -106,6 +105,7 @@ impl Default for WindowSettings {
             threshold: 0.05,
             drift_share: 0.5,
             grace_ms: 10_000,
+            page_rows: 50_000,
         }
     }
 }
@@ -187,19 +187,20 @@ pub async fn update_version(
                 return Ok(fresh);
             };
             let mut index = last.map_or(log.first_time.div_euclid(width), |w| w.index + 1);
+            let page = settings.page_rows.clamp(1, 100_000);
             while (index + 1) * width + settings.grace_ms <= now {
                 let (start, end) = (index * width, (index + 1) * width);
                 let mut rows = Vec::new();
                 loop {
                     let mut q = query(
                         rows.last().map_or(0, |r: &lathe_store::LoggedPrediction| r.seq),
-                        PAGE,
+                        page,
                     );
                     q.from_time = Some(start);
                     q.to_time = Some(end);
-                    let page = store.read_predictions(&q).await?;
-                    let full = page.len() as i64 == PAGE;
-                    rows.extend(page);
+                    let got = store.read_predictions(&q).await?;
+                    let full = got.len() as i64 == page;
+                    rows.extend(got);
                     if !full || rows.len() as i64 >= MAX_TIME_WINDOW_ROWS {
                         break;
                     }
