@@ -50,7 +50,14 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     );
     let artifacts: Arc<dyn lathe_store::ArtifactStore> = Arc::new(artifacts);
     let state = AppState { store: store.clone(), artifacts: artifacts.clone() };
-    let app = lathe_server::app(state).merge(lathe_ui::router(store.clone(), artifacts.clone()));
+    let report = lathe_server::monitoring::report::router(
+        store.clone(),
+        monitoring.windows.spec.kind(),
+        monitoring.windows.drift_share,
+    );
+    let app = lathe_server::app(state)
+        .merge(lathe_ui::router(store.clone(), artifacts.clone()))
+        .merge(report);
     let job = super::monitor::config::spawn_job(store, artifacts, monitoring);
     let served = lathe_server::serve_router(listener, app, shutdown_signal()).await;
     job.abort();

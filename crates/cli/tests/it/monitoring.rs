@@ -321,6 +321,11 @@ fn served_predictions_drift_on_the_shifted_columns_and_alert_once() {
         "{alerts}"
     );
 
+    let (status, served) = http(server_addr, "GET", "/monitoring/report?model=churn", "").unwrap();
+    assert_eq!(status, 200);
+    assert!(served.contains("Monitoring: churn") && served.contains("v1 #7"), "{served:.300}");
+    assert_eq!(http(server_addr, "GET", "/monitoring/report", "").unwrap().0, 400);
+
     let report = d.join("report.html");
     run_lathe(&[
         "monitor",

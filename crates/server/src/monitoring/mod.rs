@@ -9,6 +9,7 @@
 pub mod alerts;
 mod compute;
 pub mod config;
+pub mod report;
 pub mod windows;
 
 pub use config::{AlertRule, Condition, MonitoringConfig};

@@ -1,18 +1,12 @@
-//! `lathe monitor report --model NAME[@ALIAS] --out report.html`: one
-//! self-contained HTML page (inline CSS and SVG, no script, no URL) with the
-//! model's alerts, the drift share and performance per window over time, the
-//! per-feature verdicts of every window, and, for the latest window with a
-//! verdict, each feature's reference against current distribution on the
-//! bins its test used (the plots of `lathe monitor drift --html`).
+//! `lathe monitor report --model NAME[@ALIAS] --out report.html`: brings the
+//! model's windows up to date and writes the monitoring report
+//! (`lathe_server::monitoring::report`), one self-contained HTML page.
 
-use std::{fmt::Write as _, path::PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
-use lathe_core::html_escape as esc;
-use lathe_monitor::html::{categories_svg, STYLE};
-use serde_json::Value;
 
-use super::status::{self, summary};
+use super::status;
 
 /// Flags of `lathe monitor report`.
 #[derive(Debug, clap::Args)]
@@ -24,250 +18,18 @@ pub(crate) struct ReportArgs {
     out: PathBuf,
 }
 
-const W: f64 = 720.0;
-const H: f64 = 200.0;
-const PAD: f64 = 36.0;
-
 pub(crate) async fn run(args: ReportArgs) -> anyhow::Result<()> {
     let loaded = status::load(&args.common).await?;
     let alerts = loaded.store.list_alerts(Some(&loaded.name)).await?;
-    let mut html = String::with_capacity(64 * 1024);
-    let _ = write!(
-        html,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>Monitoring: {name}</title><style>{STYLE}\
-         svg .line{{fill:none;stroke-width:1.6}}svg .dot.bad{{fill:var(--bad)}}svg .dot{{fill:var(--ref)}}\
-         svg .thr{{stroke:var(--bad);stroke-dasharray:4 3}}</style></head><body>\
-         <h1>Monitoring: {name}</h1><div class=\"muted\">{} windows of {} &middot; generated {}</div>",
-        loaded.windows.len(),
-        esc(&loaded.config.windows.spec.kind()),
-        esc(&lathe_core::format_utc(lathe_core::now_millis())),
-        name = esc(&loaded.name),
+    let html = lathe_server::monitoring::report::render(
+        &loaded.name,
+        &loaded.config.windows.spec.kind(),
+        loaded.config.windows.drift_share,
+        &loaded.windows,
+        &alerts,
     );
-    html.push_str("<h2>Alerts</h2>");
-    if alerts.is_empty() {
-        html.push_str("<p class=\"muted\">No alert has fired.</p>");
-    } else {
-        html.push_str("<table><tr><th>rule</th><th>state</th><th>fired</th><th>resolved</th></tr>");
-        for a in &alerts {
-            let _ = write!(
-                html,
-                "<tr><td>{}</td><td><span class=\"badge {}\">{}</span></td><td>{}</td><td>{}</td></tr>",
-                esc(&a.rule),
-                if a.state == "firing" { "drift" } else { "ok" },
-                esc(&a.state),
-                esc(&lathe_core::format_utc(a.fired_at)),
-                a.resolved_at.map_or_else(|| "-".into(), |t| esc(&lathe_core::format_utc(t)).to_string()),
-            );
-        }
-        html.push_str("</table>");
-    }
-    let summaries: Vec<_> = loaded.windows.iter().map(summary).collect();
-    let labels: Vec<String> =
-        loaded.windows.iter().map(|w| format!("v{} #{}", w.model_version, w.index)).collect();
-    html.push_str("<h2>Drift share per window</h2>");
-    let share: Vec<Option<f64>> = summaries.iter().map(|s| s.drift_share).collect();
-    let bad: Vec<bool> = summaries.iter().map(|s| s.dataset_drift == Some(true)).collect();
-    line_chart(
-        &mut html,
-        &labels,
-        &[("drift share", "ref", &share)],
-        &bad,
-        Some(loaded.config.windows.drift_share),
-    );
-    html.push_str("<h2>Performance per window</h2><p class=\"muted\">From the labels joined when the window was computed.</p>");
-    let metric =
-        |i: usize| -> Vec<Option<f64>> { summaries.iter().map(|s| s.metrics[i].1).collect() };
-    let (acc, f1, auc) = (metric(0), metric(1), metric(2));
-    line_chart(
-        &mut html,
-        &labels,
-        &[("accuracy", "ref", &acc), ("f1", "cur", &f1), ("roc_auc", "muted", &auc)],
-        &[],
-        None,
-    );
-    verdict_table(&mut html, &loaded.windows, &summaries);
-    if let Some((w, s)) =
-        loaded.windows.iter().zip(&summaries).rev().find(|(_, s)| s.dataset_drift.is_some())
-    {
-        let _ = write!(
-            html,
-            "<h2>Latest window: v{} #{}</h2><p class=\"muted\">Share of each sample per bin of the test\
-             <span class=\"key ref\"></span>reference<span class=\"key cur\"></span>current</p><div class=\"grid\">",
-            w.model_version, w.index
-        );
-        let columns = s.drift["columns"].as_object().cloned().unwrap_or_default();
-        let prediction = s
-            .drift
-            .get("prediction")
-            .filter(|p| !p.is_null())
-            .map(|p| ("prediction".to_string(), p.clone()));
-        for (name, c) in columns.into_iter().chain(prediction) {
-            figure(&mut html, &name, &c);
-        }
-        html.push_str("</div>");
-    }
-    html.push_str("</body></html>\n");
     std::fs::write(&args.out, html)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     eprintln!("wrote {}", args.out.display());
     Ok(())
-}
-
-fn figure(html: &mut String, name: &str, c: &Value) {
-    let drift = c["drift"] == true;
-    let _ = write!(
-        html,
-        "<figure><figcaption><span class=\"name\">{}</span><span><span class=\"muted\">p={}</span> \
-         <span class=\"badge {}\">{}</span></span></figcaption>",
-        esc(name),
-        c["adjusted_score"].as_f64().map_or_else(|| "-".into(), |p| format!("{p:.3}")),
-        if drift { "drift" } else { "ok" },
-        if drift { "DRIFT" } else { "OK" },
-    );
-    let bins: Vec<(String, f64, f64)> = c["bins"]
-        .as_array()
-        .map(|b| {
-            let (mut rn, mut cn) = (0.0, 0.0);
-            let raw: Vec<(String, f64, f64)> = b
-                .iter()
-                .filter_map(|x| Some((x[0].as_str()?.to_string(), x[1].as_f64()?, x[2].as_f64()?)))
-                .inspect(|(_, r, c)| {
-                    rn += r;
-                    cn += c;
-                })
-                .collect();
-            raw.into_iter().map(|(k, r, c)| (k, r / rn.max(1.0), c / cn.max(1.0))).collect()
-        })
-        .unwrap_or_default();
-    categories_svg(html, name, &bins, None);
-    if let Some(notes) = c["notes"].as_array().filter(|n| !n.is_empty()) {
-        html.push_str("<ul class=\"notes muted\">");
-        for n in notes.iter().filter_map(Value::as_str) {
-            let _ = write!(html, "<li>{}</li>", esc(n));
-        }
-        html.push_str("</ul>");
-    }
-    html.push_str("</figure>");
-}
-
-fn verdict_table(
-    html: &mut String,
-    windows: &[lathe_store::MonitoringWindow],
-    summaries: &[status::Summary],
-) {
-    let mut features: Vec<String> = summaries
-        .iter()
-        .flat_map(|s| {
-            s.drift["columns"]
-                .as_object()
-                .map(|c| c.keys().cloned().collect::<Vec<_>>())
-                .unwrap_or_default()
-        })
-        .collect();
-    features.sort();
-    features.dedup();
-    html.push_str(
-        "<h2>Verdicts per window</h2><table><tr><th>window</th><th>rows</th><th>status</th>",
-    );
-    for f in &features {
-        let _ = write!(html, "<th>{}</th>", esc(f));
-    }
-    html.push_str("<th>prediction</th><th>schema</th></tr>");
-    for (w, s) in windows.iter().zip(summaries) {
-        let _ = write!(
-            html,
-            "<tr><td>v{} #{}</td><td class=\"n\">{}</td><td>{}</td>",
-            w.model_version,
-            w.index,
-            w.rows,
-            esc(&w.status)
-        );
-        let cell = |c: &Value| match c["drift"].as_bool() {
-            Some(d) => format!(
-                "<td><span class=\"badge {}\">{:.3}</span></td>",
-                if d { "drift" } else { "ok" },
-                c["adjusted_score"].as_f64().unwrap_or(f64::NAN)
-            ),
-            None => "<td class=\"muted\">-</td>".into(),
-        };
-        for f in &features {
-            html.push_str(&cell(&s.drift["columns"][f.as_str()]));
-        }
-        html.push_str(&cell(&s.drift["prediction"]));
-        let _ = write!(html, "<td>{}</td></tr>", esc(&s.extra_columns.join(", ")));
-    }
-    html.push_str("</table>");
-}
-
-/// One SVG line per series over the windows; `bad[i]` marks point i red.
-fn line_chart(
-    html: &mut String,
-    labels: &[String],
-    series: &[(&str, &str, &Vec<Option<f64>>)],
-    bad: &[bool],
-    threshold: Option<f64>,
-) {
-    if labels.is_empty() {
-        html.push_str("<p class=\"muted\">No window yet.</p>");
-        return;
-    }
-    let n = labels.len();
-    let x = |i: usize| PAD + if n > 1 { i as f64 / (n - 1) as f64 } else { 0.5 } * (W - 2.0 * PAD);
-    let y = |v: f64| H - PAD + 8.0 - v.clamp(0.0, 1.0) * (H - PAD - 8.0);
-    let _ = write!(html, "<svg viewBox=\"0 0 {W} {H}\" role=\"img\">");
-    for t in [0.0, 0.5, 1.0] {
-        let _ = write!(
-            html,
-            "<line class=\"axis\" x1=\"{PAD}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/><text x=\"4\" y=\"{:.1}\">{t}</text>",
-            W - PAD,
-            y(t) + 3.0,
-            y = y(t)
-        );
-    }
-    if let Some(t) = threshold {
-        let _ = write!(
-            html,
-            "<line class=\"thr\" x1=\"{PAD}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>",
-            W - PAD,
-            y = y(t)
-        );
-    }
-    let step = (n / 12).max(1);
-    for (i, l) in labels.iter().enumerate().step_by(step) {
-        let _ = write!(
-            html,
-            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
-            x(i),
-            H - 6.0,
-            esc(l)
-        );
-    }
-    for (name, class, values) in series {
-        let points: Vec<String> = values
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| v.map(|v| format!("{:.1},{:.1}", x(i), y(v))))
-            .collect();
-        let colour = match *class {
-            "ref" => "var(--ref)",
-            "cur" => "var(--cur)",
-            _ => "var(--muted)",
-        };
-        let _ = write!(html, "<polyline class=\"line\" style=\"stroke:{colour}\" points=\"{}\"><title>{}</title></polyline>", points.join(" "), esc(name));
-        for (i, v) in values.iter().enumerate() {
-            if let Some(v) = v {
-                let cls = if bad.get(i) == Some(&true) { "dot bad" } else { "dot" };
-                let _ = write!(html, "<circle class=\"{cls}\" style=\"fill:{colour}\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\"><title>{} {}: {v:.3}</title></circle>", x(i), y(*v), esc(&labels[i]), esc(name));
-            }
-        }
-    }
-    html.push_str("</svg>");
-    if series.len() > 1 {
-        html.push_str("<p class=\"muted\">");
-        for (name, class, _) in series {
-            let _ = write!(html, "<span class=\"key {class}\"></span>{}", esc(name));
-        }
-        html.push_str("</p>");
-    }
 }

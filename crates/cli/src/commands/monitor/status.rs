@@ -7,7 +7,8 @@ use std::{path::PathBuf, sync::Arc};
 use anyhow::{bail, Context};
 use lathe_server::monitoring::{self, MonitoringConfig};
 use lathe_store::{ArtifactStore, LocalArtifactStore, MonitoringWindow, Store};
-use serde_json::Value;
+
+use lathe_server::monitoring::report::summary;
 
 use crate::{commands::TrackingArgs, output, tracking_uri};
 
@@ -82,40 +83,6 @@ pub(crate) async fn load(args: &Args) -> anyhow::Result<Loaded> {
         );
     }
     Ok(Loaded { store, name, config, windows })
-}
-
-/// One window's verdicts, read from its stored JSON.
-pub(crate) struct Summary {
-    pub(crate) dataset_drift: Option<bool>,
-    pub(crate) drift_share: Option<f64>,
-    pub(crate) drifted: Vec<String>,
-    pub(crate) prediction_drift: Option<bool>,
-    pub(crate) extra_columns: Vec<String>,
-    pub(crate) metrics: Vec<(&'static str, Option<f64>)>,
-    pub(crate) drift: Value,
-}
-
-pub(crate) fn summary(w: &MonitoringWindow) -> Summary {
-    let drift: Value = serde_json::from_str(&w.drift).unwrap_or(Value::Null);
-    let perf: Value = serde_json::from_str(&w.performance).unwrap_or(Value::Null);
-    let names = |v: &Value| -> Vec<String> {
-        v.as_array()
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
-            .unwrap_or_default()
-    };
-    let drifted = drift["columns"]
-        .as_object()
-        .map(|c| c.iter().filter(|(_, c)| c["drift"] == true).map(|(n, _)| n.clone()).collect())
-        .unwrap_or_default();
-    Summary {
-        dataset_drift: drift["dataset_drift"].as_bool(),
-        drift_share: drift["drift_share"].as_f64(),
-        drifted,
-        prediction_drift: drift["prediction"]["drift"].as_bool(),
-        extra_columns: names(&drift["extra_columns"]),
-        metrics: ["accuracy", "f1", "roc_auc", "log_loss"].map(|m| (m, perf[m].as_f64())).to_vec(),
-        drift,
-    }
 }
 
 fn opt(v: Option<f64>) -> String {
