@@ -82,7 +82,7 @@ pub fn render(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>Monitoring: {name}</title><style>{STYLE}\
          svg .line{{fill:none;stroke-width:1.6}}svg .dot.bad{{fill:var(--bad)}}svg .dot{{fill:var(--ref)}}\
-         svg .thr{{stroke:var(--bad);stroke-dasharray:4 3}}</style></head><body>\
+         svg .thr{{stroke:var(--bad);stroke-dasharray:4 3}}.key.muted{{background:var(--muted)}}</style></head><body>\
          <h1>Monitoring: {name}</h1><div class=\"muted\">{} windows of {} &middot; generated {}</div>",
         windows.len(),
         esc(kind),
