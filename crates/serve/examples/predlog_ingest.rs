@@ -2,11 +2,15 @@
 //! predictions per second the batch writer sustains, and whether any are
 //! dropped. Pushes `ROWS` records (a 30-feature input and an output, the
 //! size `lathe serve` logs for the quickstart model) through the real
-//! `PredictionLog` into a real SQLite store in a temporary directory, as
-//! fast as requests could hand them over, and reports rows/s once every
-//! row is written.
+//! `PredictionLog` into a real SQLite store in a temporary directory and
+//! reports written rows/s once every row is written or dropped.
 //!
-//! `cargo run --release -p lathe-serve --example predlog_ingest -- [ROWS] [CAPACITY]`
+//! Without `RATE` the records arrive in one burst (with `CAPACITY` ≥ `ROWS`
+//! nothing can drop, so this is the writer's throughput); with `RATE` they
+//! arrive at that many per second, spread over 1 ms ticks, as requests
+//! would, and the drops say whether the writer keeps up.
+//!
+//! `cargo run --release -p lathe-serve --example predlog_ingest -- [ROWS] [CAPACITY] [RATE]`
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -20,6 +24,9 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let rows: u64 = args.next().map_or(200_000, |a| a.parse().expect("ROWS"));
     let capacity: usize = args.next().map_or(65_536, |a| a.parse().expect("CAPACITY"));
+    let rate: Option<u64> = args.next().map(|a| a.parse().expect("RATE"));
+    let mut ticks = tokio::time::interval(std::time::Duration::from_millis(1));
+    let per_tick = rate.map_or(u64::MAX, |r| (r / 1_000).max(1));
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(
         lathe_store_sqlite::open(&dir.path().join("lathe.db"), "mlflow-artifacts:/").await.unwrap(),
@@ -44,8 +51,10 @@ async fn main() {
             outputs: outputs.to_string(),
             latency_us: 80,
         });
-        // Hand over like a server would: let the writer run between requests.
-        if i % 256 == 0 {
+        if rate.is_some() && i % per_tick == 0 {
+            ticks.tick().await;
+        } else if i % 256 == 0 {
+            // A burst still lets the writer run between requests.
             tokio::task::yield_now().await;
         }
     }
@@ -56,11 +65,12 @@ async fn main() {
     let logged = store.prediction_log_summary(Some("breast-cancer")).await.unwrap();
     let in_store = logged.first().map_or(0, |s| s.rows);
     println!(
-        "rows {rows}  capacity {capacity}  pushed in {:.3} s  all written in {:.3} s  \
+        "rows {rows}  capacity {capacity}  offered {}  pushed in {:.3} s  all written in {:.3} s  \
          ingest {:.0} rows/s  written {}  dropped {}  in store {in_store}  db {:.1} MB",
+        rate.map_or_else(|| "burst".to_string(), |r| format!("{r}/s")),
         pushed.as_secs_f64(),
         written_at.as_secs_f64(),
-        rows as f64 / written_at.as_secs_f64(),
+        log.written() as f64 / written_at.as_secs_f64(),
         log.written(),
         log.dropped(),
         std::fs::metadata(dir.path().join("lathe.db")).map_or(0.0, |m| m.len() as f64 / 1e6),
