@@ -139,7 +139,8 @@ fn pct(v: f64) -> String {
     format!("{:.1}%", v * 100.0)
 }
 
-const STYLE: &str = "
+/// The report's style sheet (light and dark), for other pages that reuse its plots.
+pub const STYLE: &str = "
 :root{color-scheme:light dark;--bg:#fff;--fg:#1f2328;--muted:#656d76;--line:#d0d7de;--card:#f6f8fa;
 --ref:#3b6fd6;--cur:#e8772e;--bad:#c62828;--badbg:#fde7e7;--ok:#2e7d32;--okbg:#e3f4e4}
 @media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#8d96a0;--line:#30363d;
@@ -365,7 +366,9 @@ fn clip(text: &str, n: usize) -> String {
     }
 }
 
-fn categories_svg(
+/// Side-by-side bars of reference and current shares per labeled bin
+/// (`top`), plus one bar for the rest (`other`: how many, shares).
+pub fn categories_svg(
     out: &mut String,
     name: &str,
     top: &[(String, f64, f64)],

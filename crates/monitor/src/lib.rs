@@ -50,6 +50,7 @@ pub mod profile;
 mod report;
 pub mod select;
 pub mod stats;
+pub mod window;
 
 pub use column::{CategoricalColumn, Column, ColumnKind, NumericColumn};
 pub use correction::benjamini_hochberg;
@@ -59,3 +60,4 @@ pub use profile::{ProfileOptions, ProfileValues, ReferenceProfile};
 pub use report::{
     test_column, ColumnDrift, ColumnPair, ColumnTest, DriftOptions, DriftReport, Mode,
 };
+pub use window::{window_drift, WindowColumnDrift, WindowDrift, WindowValues};

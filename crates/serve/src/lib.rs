@@ -15,12 +15,17 @@
 //! with `Retry-After` when full) and a per-request timeout (504).
 //! [`Challenger`]s take a canary share of a model's requests or shadow all
 //! of them ([`Policy`]), each with its own per-version metrics.
+//! [`PredictionLog`] writes every scored row to the store in the background
+//! (never blocking a request; drops are counted in `/metrics`), and
+//! `POST /feedback` joins ground-truth labels to them.
 
 mod error;
+mod feedback;
 mod limits;
 mod load;
 mod metrics;
 mod mlmodel;
+mod predlog;
 mod protocol;
 mod routes;
 mod scorer;
@@ -31,6 +36,7 @@ pub mod watch;
 pub use error::{Error, Result};
 pub use limits::{Limits, Options};
 pub use load::{load, LoadedModel};
+pub use predlog::{LogOptions, PredictionLog, PredictionLogWriter};
 pub use routes::{router, MODEL_VERSION_HEADER, PREDICTION_ID_HEADER};
 pub use scorer::{Output, Scorer};
 pub use signature::{ColumnSpec, Signature};

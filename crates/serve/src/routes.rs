@@ -18,8 +18,10 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::{
+    feedback,
     limits::{self, Limits, Options},
     metrics,
+    predlog::{Logging, PredictionLog},
     protocol::{self, Frame, InputError},
     scorer::Output,
     signature::shorten,
@@ -56,11 +58,16 @@ impl Served {
 
     /// The same, with `limits` (and their options) shared with the caller.
     pub fn router_with_limits(&self, limits: Limits) -> Router {
-        build(self.clone(), limits)
+        build(self.clone(), limits, Logging::default())
+    }
+
+    /// The same, logging every prediction to `log` and taking `POST /feedback`.
+    pub fn router_with_log(&self, limits: Limits, log: PredictionLog) -> Router {
+        build(self.clone(), limits, Logging(Some(log)))
     }
 }
 
-fn build(state: AppState, limits: Limits) -> Router {
+fn build(state: AppState, limits: Limits, logging: Logging) -> Router {
     let limited = || middleware::from_fn_with_state(limits.clone(), limits::limit);
     let max_body_bytes = limits.options().max_body_bytes;
     Router::new()
@@ -70,7 +77,9 @@ fn build(state: AppState, limits: Limits) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(prometheus).layer(Extension(limits.clone())))
+        .route("/feedback", post(feedback::post))
         .fallback(not_found)
+        .layer(Extension(logging))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(middleware::from_fn(prediction_id))
         .with_state(state)
@@ -103,6 +112,21 @@ impl ApiError {
         message: impl Into<String>,
     ) -> ApiError {
         ApiError { status, code, message: message.into(), problems: Vec::new() }
+    }
+
+    pub(crate) fn with_problems(mut self, problems: Vec<String>) -> ApiError {
+        self.problems = problems;
+        self
+    }
+
+    #[cfg(test)]
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    #[cfg(test)]
+    pub(crate) fn problems(&self) -> &[String] {
+        &self.problems
     }
 
     pub(crate) fn respond(self, id: &PredictionId) -> Response {
@@ -141,6 +165,9 @@ fn body_error(rejection: &BytesRejection) -> ApiError {
     }
 }
 
+/// The rows a model read (in its signature's order) and its output for each.
+type Scored = (Vec<Vec<f64>>, Vec<Output>);
+
 /// Reads a request body as a frame, before any model is involved.
 fn read_frame(
     headers: &HeaderMap,
@@ -157,8 +184,9 @@ fn read_frame(
     Ok(frame)
 }
 
-/// Checks `frame` against `model`'s signature and scores every row.
-fn score(model: &LoadedModel, frame: &Frame) -> Result<Vec<Output>, ApiError> {
+/// Checks `frame` against `model`'s signature and scores every row: the
+/// rows as the model read them, and its output for each.
+fn score(model: &LoadedModel, frame: &Frame) -> Result<Scored, ApiError> {
     let rows = model.signature.check(frame).map_err(|problems| ApiError {
         status: StatusCode::BAD_REQUEST,
         code: "INVALID_PARAMETER_VALUE",
@@ -168,12 +196,15 @@ fn score(model: &LoadedModel, frame: &Frame) -> Result<Vec<Output>, ApiError> {
         ),
         problems,
     })?;
-    rows.iter().map(|row| model.scorer.score(row)).collect::<Result<Vec<Output>, _>>().map_err(
-        |e| {
+    let outputs = rows
+        .iter()
+        .map(|row| model.scorer.score(row))
+        .collect::<Result<Vec<Output>, _>>()
+        .map_err(|e| {
             tracing::error!("model {} version {} failed: {e}", model.name, model.version);
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "the model failed")
-        },
-    )
+        })?;
+    Ok((rows, outputs))
 }
 
 /// Scores a request with whoever the traffic policy picks, and hands a
@@ -185,12 +216,13 @@ fn answer(
     body: Result<Bytes, BytesRejection>,
     v1: bool,
     start: Instant,
-) -> (Arc<Current>, Result<Vec<Output>, ApiError>) {
+    logging: &Logging,
+) -> (Arc<Current>, Result<Scored, ApiError>) {
     let Routed { answer, shadow } = routed;
     let result = read_frame(headers, body, v1).and_then(|frame| {
         let result = score(&answer.model, &frame);
         if let (Some(shadow), Ok(_)) = (shadow, &result) {
-            spawn_shadow(shadow, frame, id.0.clone());
+            spawn_shadow(shadow, frame, id.0.clone(), logging.clone());
         }
         result
     });
@@ -199,23 +231,21 @@ fn answer(
 }
 
 /// The shadow scores the same rows on the blocking pool; its answer goes to
-/// the log and its counters, never to the client.
-fn spawn_shadow(shadow: Arc<Current>, frame: Frame, id: String) {
+/// the prediction log (as `ID:shadow`) and its counters, never to the client.
+fn spawn_shadow(shadow: Arc<Current>, frame: Frame, id: String, logging: Logging) {
     tokio::task::spawn_blocking(move || {
         let start = Instant::now();
         let result = score(&shadow.model, &frame);
-        shadow.metrics.observe_shadow(start.elapsed(), result.is_err());
-        let (name, version) = (&shadow.model.name, shadow.model.version);
+        let elapsed = start.elapsed();
+        shadow.metrics.observe_shadow(elapsed, result.is_err());
         match result {
-            Ok(outputs) => tracing::debug!(
-                target: "lathe_serve::shadow",
-                prediction_id = %id, model = %name, version, ?outputs,
-                "shadow prediction"
-            ),
+            Ok((rows, outputs)) => {
+                logging.scored(&shadow.model, &format!("{id}:shadow"), &rows, &outputs, elapsed);
+            }
             Err(e) => tracing::debug!(
                 target: "lathe_serve::shadow",
-                prediction_id = %id, model = %name, version, error = %e.message,
-                "shadow prediction refused"
+                prediction_id = %id, model = %shadow.model.name, version = shadow.model.version,
+                error = %e.message, "shadow prediction refused"
             ),
         }
     });
@@ -225,6 +255,7 @@ fn spawn_shadow(shadow: Arc<Current>, frame: Frame, id: String) {
 async fn invocations(
     State(state): State<AppState>,
     Extension(id): Extension<PredictionId>,
+    Extension(logging): Extension<Logging>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -232,9 +263,10 @@ async fn invocations(
     let Some(routed) = state.route(0, &id.0) else {
         return not_loaded(&id);
     };
-    let (answered_by, result) = answer(routed, &id, &headers, body, false, start);
+    let (answered_by, result) = answer(routed, &id, &headers, body, false, start, &logging);
     match result {
-        Ok(outputs) => {
+        Ok((rows, outputs)) => {
+            logging.scored(&answered_by.model, &id.0, &rows, &outputs, start.elapsed());
             let predictions: Vec<Value> = outputs.iter().map(Output::to_json).collect();
             let mut response = Json(json!({ "predictions": predictions })).into_response();
             response.headers_mut().insert(MODEL_VERSION_HEADER, answered_by.model.version.into());
@@ -265,6 +297,7 @@ struct ModelRef<'a> {
 async fn predict(
     State(state): State<AppState>,
     Extension(id): Extension<PredictionId>,
+    Extension(logging): Extension<Logging>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -278,10 +311,11 @@ async fn predict(
         return ApiError::new(StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", message)
             .respond(&id);
     };
-    let (current, result) = answer(routed, &id, &headers, body, true, start);
+    let (current, result) = answer(routed, &id, &headers, body, true, start, &logging);
     let model = &current.model;
     match result {
-        Ok(outputs) => {
+        Ok((rows, outputs)) => {
+            logging.scored(model, &id.0, &rows, &outputs, start.elapsed());
             let classes = model.scorer.classes();
             let (predictions, probabilities) = if classes.is_empty() {
                 (outputs.iter().map(Output::to_json).collect(), None)
@@ -346,10 +380,14 @@ fn not_loaded(id: &PredictionId) -> Response {
 async fn prometheus(
     State(state): State<AppState>,
     Extension(limits): Extension<Limits>,
+    Extension(logging): Extension<Logging>,
 ) -> Response {
     let content_type = [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")];
     let mut text = metrics::render(&state.history(), state.len(), state.swaps());
     limits.render(&mut text);
+    if let Some(log) = &logging.0 {
+        log.render(&mut text);
+    }
     (content_type, text).into_response()
 }
 

@@ -90,6 +90,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(_) => ErrorCode::ResourceDoesNotExist,
             StoreError::AlreadyExists(_) => ErrorCode::ResourceAlreadyExists,
             StoreError::InvalidParameter(_) => ErrorCode::InvalidParameterValue,
+            StoreError::Unsupported(_) => ErrorCode::InvalidParameterValue,
             StoreError::Backend(_) => ErrorCode::InternalError,
         };
         ApiError::new(code, e.to_string())

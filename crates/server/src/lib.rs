@@ -8,6 +8,7 @@
 
 mod error;
 mod extract;
+pub mod monitoring;
 mod routes;
 mod sources;
 

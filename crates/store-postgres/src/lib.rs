@@ -5,11 +5,18 @@ use lathe_store_sql::{Dialect, Migration, SqlStore};
 use sqlx::any::AnyPoolOptions;
 
 /// This backend's schema history.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "tracking and registry",
-    sql: include_str!("../migrations/0001_tracking_and_registry.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "tracking and registry",
+        sql: include_str!("../migrations/0001_tracking_and_registry.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "production monitoring",
+        sql: include_str!("../migrations/0002_monitoring.sql"),
+    },
+];
 
 /// Connects to `url` (`postgresql://user@host:port/db`), migrates, and returns
 /// a store whose new experiments put artifacts under `artifact_root`.

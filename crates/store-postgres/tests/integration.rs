@@ -10,7 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use lathe_core::{new_id, Tag};
-use lathe_store::{conformance, Store};
+use lathe_store::{conformance, conformance_monitoring, Store};
 use lathe_store_sql::SqlStore;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
@@ -115,6 +115,18 @@ async fn conformance_story() {
         conformance::run_all(&store).await;
         // Unique names throughout: the story runs again on the same data.
         conformance::run_all(&store).await;
+        store.pool().close().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitoring_conformance_story() {
+    let Some(admin) = admin_url("monitoring_conformance_story") else { return };
+    with_fresh_database(&admin, |url| async move {
+        let store = open(&url).await;
+        conformance_monitoring::run_all(&store).await;
+        conformance_monitoring::run_all(&store).await;
         store.pool().close().await;
     })
     .await;

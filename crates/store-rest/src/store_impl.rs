@@ -12,8 +12,10 @@ use lathe_core::{
     Param, RegisteredModel, Run, RunInfo, Tag,
 };
 use lathe_store::{
-    CreateLoggedModel, CreateModelVersion, CreateRun, Page, Result, SearchLoggedModels,
-    SearchQuery, SearchRuns, Store, UpdateRun,
+    AlertDelivery, AlertEpisode, CreateLoggedModel, CreateModelVersion, CreateRun, Feedback,
+    FeedbackOutcome, LoggedPrediction, MonitoringWindow, Page, PredictionLogSummary,
+    PredictionQuery, PredictionRecord, Result, SearchLoggedModels, SearchQuery, SearchRuns, Store,
+    StoreError, UpdateRun,
 };
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::Method;
@@ -544,6 +546,82 @@ impl Store for RestStore {
             next_page_token: resp.next_page_token,
         })
     }
+
+    // --- production monitoring: MLflow's REST API has no such endpoints ---
+
+    async fn log_predictions(&self, _records: &[PredictionRecord]) -> Result<()> {
+        Err(monitoring_unsupported("the prediction log"))
+    }
+
+    async fn read_predictions(&self, _query: &PredictionQuery) -> Result<Vec<LoggedPrediction>> {
+        Err(monitoring_unsupported("the prediction log"))
+    }
+
+    async fn prediction_log_summary(
+        &self,
+        _model_name: Option<&str>,
+    ) -> Result<Vec<PredictionLogSummary>> {
+        Err(monitoring_unsupported("the prediction log"))
+    }
+
+    async fn record_feedback(
+        &self,
+        _feedback: &[Feedback],
+        _overwrite: bool,
+    ) -> Result<FeedbackOutcome> {
+        Err(monitoring_unsupported("feedback"))
+    }
+
+    async fn put_window(&self, _window: &MonitoringWindow) -> Result<bool> {
+        Err(monitoring_unsupported("monitoring windows"))
+    }
+
+    async fn list_windows(
+        &self,
+        _model_name: &str,
+        _model_version: Option<i64>,
+    ) -> Result<Vec<MonitoringWindow>> {
+        Err(monitoring_unsupported("monitoring windows"))
+    }
+
+    async fn fire_alert(
+        &self,
+        _rule: &str,
+        _model_name: &str,
+        _detail: &str,
+        _at: i64,
+    ) -> Result<Option<AlertEpisode>> {
+        Err(monitoring_unsupported("alerts"))
+    }
+
+    async fn resolve_alert(
+        &self,
+        _rule: &str,
+        _model_name: &str,
+        _at: i64,
+    ) -> Result<Option<AlertEpisode>> {
+        Err(monitoring_unsupported("alerts"))
+    }
+
+    async fn list_alerts(&self, _model_name: Option<&str>) -> Result<Vec<AlertEpisode>> {
+        Err(monitoring_unsupported("alerts"))
+    }
+
+    async fn record_alert_delivery(&self, _delivery: &AlertDelivery) -> Result<()> {
+        Err(monitoring_unsupported("alerts"))
+    }
+
+    async fn list_alert_deliveries(&self, _episode_id: &str) -> Result<Vec<AlertDelivery>> {
+        Err(monitoring_unsupported("alerts"))
+    }
+}
+
+/// Monitoring data lives in the database itself, not behind MLflow's API.
+fn monitoring_unsupported(what: &str) -> StoreError {
+    StoreError::Unsupported(format!(
+        "{what} is not available through a tracking server URL; \
+         point --tracking-uri (or --backend-store-uri) at the database (sqlite:// or postgresql://)"
+    ))
 }
 
 #[cfg(test)]
@@ -566,5 +644,16 @@ mod tests {
     fn segments_keep_slashes_inside() {
         assert_eq!(segment("a/b c%"), "a%2Fb%20c%25");
         assert_eq!(segment("m-1_2.3~"), "m-1_2.3~");
+    }
+
+    #[tokio::test]
+    async fn monitoring_is_refused_with_a_way_out() {
+        // Nothing listens on port 9: the answer must come without a request.
+        let store = RestStore::new("http://127.0.0.1:9").unwrap();
+        match store.log_predictions(&[]).await {
+            Err(StoreError::Unsupported(m)) => assert!(m.contains("sqlite://"), "{m}"),
+            other => panic!("expected Unsupported, got {other:?}"),
+        }
+        assert!(matches!(store.list_alerts(None).await, Err(StoreError::Unsupported(_))));
     }
 }

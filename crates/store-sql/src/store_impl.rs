@@ -6,8 +6,10 @@ use lathe_core::{
     ModelVersion, Param, RegisteredModel, Run, RunInfo, Tag,
 };
 use lathe_store::{
-    CreateLoggedModel, CreateModelVersion, CreateRun, Page, Result, SearchLoggedModels,
-    SearchQuery, SearchRuns, Store, UpdateRun,
+    AlertDelivery, AlertEpisode, CreateLoggedModel, CreateModelVersion, CreateRun, Feedback,
+    FeedbackOutcome, LoggedPrediction, MonitoringWindow, Page, PredictionLogSummary,
+    PredictionQuery, PredictionRecord, Result, SearchLoggedModels, SearchQuery, SearchRuns, Store,
+    UpdateRun,
 };
 
 use crate::SqlStore;
@@ -242,5 +244,71 @@ impl Store for SqlStore {
 
     async fn search_logged_models(&self, search: &SearchLoggedModels) -> Result<Page<LoggedModel>> {
         SqlStore::search_logged_models(self, search).await
+    }
+
+    async fn log_predictions(&self, records: &[PredictionRecord]) -> Result<()> {
+        SqlStore::log_predictions(self, records).await
+    }
+
+    async fn read_predictions(&self, query: &PredictionQuery) -> Result<Vec<LoggedPrediction>> {
+        SqlStore::read_predictions(self, query).await
+    }
+
+    async fn prediction_log_summary(
+        &self,
+        model_name: Option<&str>,
+    ) -> Result<Vec<PredictionLogSummary>> {
+        SqlStore::prediction_log_summary(self, model_name).await
+    }
+
+    async fn record_feedback(
+        &self,
+        feedback: &[Feedback],
+        overwrite: bool,
+    ) -> Result<FeedbackOutcome> {
+        SqlStore::record_feedback(self, feedback, overwrite).await
+    }
+
+    async fn put_window(&self, window: &MonitoringWindow) -> Result<bool> {
+        SqlStore::put_window(self, window).await
+    }
+
+    async fn list_windows(
+        &self,
+        model_name: &str,
+        model_version: Option<i64>,
+    ) -> Result<Vec<MonitoringWindow>> {
+        SqlStore::list_windows(self, model_name, model_version).await
+    }
+
+    async fn fire_alert(
+        &self,
+        rule: &str,
+        model_name: &str,
+        detail: &str,
+        at: i64,
+    ) -> Result<Option<AlertEpisode>> {
+        SqlStore::fire_alert(self, rule, model_name, detail, at).await
+    }
+
+    async fn resolve_alert(
+        &self,
+        rule: &str,
+        model_name: &str,
+        at: i64,
+    ) -> Result<Option<AlertEpisode>> {
+        SqlStore::resolve_alert(self, rule, model_name, at).await
+    }
+
+    async fn list_alerts(&self, model_name: Option<&str>) -> Result<Vec<AlertEpisode>> {
+        SqlStore::list_alerts(self, model_name).await
+    }
+
+    async fn record_alert_delivery(&self, delivery: &AlertDelivery) -> Result<()> {
+        SqlStore::record_alert_delivery(self, delivery).await
+    }
+
+    async fn list_alert_deliveries(&self, episode_id: &str) -> Result<Vec<AlertDelivery>> {
+        SqlStore::list_alert_deliveries(self, episode_id).await
     }
 }

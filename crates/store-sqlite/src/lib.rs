@@ -12,11 +12,18 @@ use lathe_store_sql::{Dialect, Migration, SqlStore};
 use sqlx::{any::AnyPoolOptions, Executor};
 
 /// This backend's schema history.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "tracking and registry",
-    sql: include_str!("../migrations/0001_tracking_and_registry.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "tracking and registry",
+        sql: include_str!("../migrations/0001_tracking_and_registry.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "production monitoring",
+        sql: include_str!("../migrations/0002_monitoring.sql"),
+    },
+];
 
 /// Opens (creating if needed) the database at `path`, migrates it, and
 /// returns a store whose new experiments put artifacts under `artifact_root`.

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use lathe_core::{Metric, Tag};
-use lathe_store::{conformance, Store};
+use lathe_store::{conformance, conformance_monitoring, Store};
 
 const ARTIFACT_ROOT: &str = "file:///tmp/x";
 
@@ -21,6 +21,17 @@ async fn conformance_story() {
     conformance::run_all(&store).await;
     // The story leaves unique names behind, so it runs again on the same data.
     conformance::run_all(&store).await;
+    assert_eq!(lathe_store_sqlite::integrity_check(&store).await.expect("integrity check"), "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitoring_conformance_story() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = lathe_store_sqlite::open(&dir.path().join("lathe.db"), ARTIFACT_ROOT)
+        .await
+        .expect("open a fresh SQLite store");
+    conformance_monitoring::run_all(&store).await;
+    conformance_monitoring::run_all(&store).await;
     assert_eq!(lathe_store_sqlite::integrity_check(&store).await.expect("integrity check"), "ok");
 }
 

@@ -13,6 +13,9 @@ pub enum StoreError {
     /// A value the caller gave is not acceptable (bad limit, bad key, bad filter, write to a deleted run…).
     #[error("{0}")]
     InvalidParameter(String),
+    /// The backend cannot do this (e.g. monitoring over the REST store).
+    #[error("{0}")]
+    Unsupported(String),
     /// The backend failed (connection lost, disk full…): not the caller's fault.
     #[error("storage backend failed: {0}")]
     Backend(String),

@@ -14,14 +14,20 @@
 
 pub mod artifacts;
 pub mod conformance;
+pub mod conformance_monitoring;
 mod error;
 pub mod limits;
+mod monitoring;
 mod page;
 pub mod search;
 mod store;
 
 pub use artifacts::{ArtifactStore, FileInfo, LocalArtifactStore};
 pub use error::{Result, StoreError};
+pub use monitoring::{
+    AlertDelivery, AlertEpisode, Feedback, FeedbackOutcome, LoggedPrediction, MonitoringWindow,
+    PredictionLogSummary, PredictionQuery, PredictionRecord,
+};
 pub use page::{Page, PageToken};
 pub use store::{
     CreateLoggedModel, CreateModelVersion, CreateRun, SearchLoggedModels, SearchQuery, SearchRuns,

@@ -6,7 +6,10 @@ use lathe_core::{
     Param, RegisteredModel, Run, RunInfo, RunStatus, Tag, ViewType,
 };
 
-use crate::{Page, Result};
+use crate::{
+    AlertDelivery, AlertEpisode, Feedback, FeedbackOutcome, LoggedPrediction, MonitoringWindow,
+    Page, PredictionLogSummary, PredictionQuery, PredictionRecord, Result,
+};
 
 /// A new run.
 #[derive(Debug, Clone, Default)]
@@ -250,4 +253,54 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_logged_model(&self, model_id: &str) -> Result<()>;
     /// Logged models matching a filter.
     async fn search_logged_models(&self, search: &SearchLoggedModels) -> Result<Page<LoggedModel>>;
+
+    // --- production monitoring ---
+    /// Appends predictions to the log in one transaction; an id already
+    /// logged is skipped (a retried batch writes nothing twice).
+    async fn log_predictions(&self, records: &[PredictionRecord]) -> Result<()>;
+    /// Reads one model version's log in `seq` order, with labels joined.
+    async fn read_predictions(&self, query: &PredictionQuery) -> Result<Vec<LoggedPrediction>>;
+    /// Row counts per model version in the log (all models when `model_name` is `None`).
+    async fn prediction_log_summary(
+        &self,
+        model_name: Option<&str>,
+    ) -> Result<Vec<PredictionLogSummary>>;
+    /// Stores labels: unknown prediction ids are reported and not stored; an
+    /// id that already has a label keeps it unless `overwrite`.
+    async fn record_feedback(
+        &self,
+        feedback: &[Feedback],
+        overwrite: bool,
+    ) -> Result<FeedbackOutcome>;
+    /// Stores a computed window; `false` (and nothing written) when that
+    /// window (model, version, kind, index) is already stored.
+    async fn put_window(&self, window: &MonitoringWindow) -> Result<bool>;
+    /// A model's windows (one version or all), by version, kind, index.
+    async fn list_windows(
+        &self,
+        model_name: &str,
+        model_version: Option<i64>,
+    ) -> Result<Vec<MonitoringWindow>>;
+    /// Opens an episode of `rule` on `model_name` unless one is firing:
+    /// the new episode, or `None` when it was already firing.
+    async fn fire_alert(
+        &self,
+        rule: &str,
+        model_name: &str,
+        detail: &str,
+        at: i64,
+    ) -> Result<Option<AlertEpisode>>;
+    /// Resolves the firing episode of `rule` on `model_name`, if any.
+    async fn resolve_alert(
+        &self,
+        rule: &str,
+        model_name: &str,
+        at: i64,
+    ) -> Result<Option<AlertEpisode>>;
+    /// Alert episodes, newest first (all models when `model_name` is `None`).
+    async fn list_alerts(&self, model_name: Option<&str>) -> Result<Vec<AlertEpisode>>;
+    /// Records one delivery of an episode's event to a webhook.
+    async fn record_alert_delivery(&self, delivery: &AlertDelivery) -> Result<()>;
+    /// An episode's deliveries, oldest first.
+    async fn list_alert_deliveries(&self, episode_id: &str) -> Result<Vec<AlertDelivery>>;
 }

@@ -30,9 +30,9 @@ impl From<StoreError> for UiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(m) => UiError::NotFound(m),
-            StoreError::AlreadyExists(m) | StoreError::InvalidParameter(m) => {
-                UiError::BadRequest(m)
-            }
+            StoreError::AlreadyExists(m)
+            | StoreError::InvalidParameter(m)
+            | StoreError::Unsupported(m) => UiError::BadRequest(m),
             StoreError::Backend(m) => UiError::Backend(m),
         }
     }

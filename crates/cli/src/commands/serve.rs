@@ -4,7 +4,9 @@
 //! loaded before the port is bound, so the server never answers without one
 //! (`/ready` is 200 from its first request); until then a client's
 //! connection is refused. Prediction routes are bounded by
-//! `--max-concurrency`, `--max-queue` and `--request-timeout-ms`.
+//! `--max-concurrency`, `--max-queue` and `--request-timeout-ms`. Every
+//! prediction is logged to the store in the background for monitoring, and
+//! `POST /feedback` takes ground-truth labels (`--no-prediction-log` turns both off).
 //! `--canary` and `--shadow` put a challenger version beside a served model.
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
@@ -55,6 +57,14 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 10_000, value_name = "MS",
           value_parser = clap::value_parser!(u64).range(1..))]
     request_timeout_ms: u64,
+    /// Predictions that may wait for the prediction log's writer; beyond it
+    /// they are dropped and counted (lathe_serve_prediction_log_dropped_total).
+    #[arg(long, default_value_t = 65_536, value_name = "N")]
+    prediction_log_capacity: usize,
+    /// Do not log predictions (and take no feedback); needed with a tracking
+    /// server URL, which keeps no prediction log.
+    #[arg(long)]
+    no_prediction_log: bool,
 }
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
@@ -102,7 +112,23 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         request_timeout: Duration::from_millis(args.request_timeout_ms),
         ..defaults
     };
-    let app = served.router(options);
+    let limits = lathe_serve::Limits::new(options);
+    let (app, log_writer) = if args.no_prediction_log {
+        (served.router_with_limits(limits), None)
+    } else {
+        let log_options = lathe_serve::LogOptions {
+            capacity: args.prediction_log_capacity,
+            ..lathe_serve::LogOptions::default()
+        };
+        // Fail at start, not row by row, when the store keeps no log.
+        if let Err(lathe_store::StoreError::Unsupported(why)) =
+            store.prediction_log_summary(Some("")).await
+        {
+            anyhow::bail!("{why}; or pass --no-prediction-log");
+        }
+        let (log, writer) = lathe_serve::PredictionLog::spawn(Arc::clone(&store), log_options);
+        (served.router_with_log(limits, log), Some(writer))
+    };
     let watcher = (args.poll_interval > 0).then(|| {
         let interval = Duration::from_secs(args.poll_interval);
         lathe_serve::watch::spawn(served, store, artifacts, interval)
@@ -110,6 +136,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let result = lathe_server::serve_router(listener, app, super::server::shutdown_signal()).await;
     if let Some(watcher) = watcher {
         watcher.abort();
+    }
+    if let Some(writer) = log_writer {
+        writer.shutdown().await;
     }
     result?;
     Ok(())

@@ -24,9 +24,14 @@ pub(crate) struct Args {
     /// Port to listen on.
     #[arg(long, default_value_t = 5000)]
     port: u16,
+    /// Monitoring config (TOML): windows over the prediction log, alert rules, webhooks.
+    /// Without it the monitoring job still cuts windows of 500 predictions.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
+    let monitoring = super::monitor::config::load(args.config.as_deref())?;
     let store = tracking_uri::open(&args.backend_store_uri).await?;
     let artifacts = LocalArtifactStore::open(&args.artifacts_destination).with_context(|| {
         format!("cannot use artifacts destination {}", args.artifacts_destination.display())
@@ -45,8 +50,18 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     );
     let artifacts: Arc<dyn lathe_store::ArtifactStore> = Arc::new(artifacts);
     let state = AppState { store: store.clone(), artifacts: artifacts.clone() };
-    let app = lathe_server::app(state).merge(lathe_ui::router(store, artifacts));
-    lathe_server::serve_router(listener, app, shutdown_signal()).await?;
+    let report = lathe_server::monitoring::report::router(
+        store.clone(),
+        monitoring.windows.spec.kind(),
+        monitoring.windows.drift_share,
+    );
+    let app = lathe_server::app(state)
+        .merge(lathe_ui::router(store.clone(), artifacts.clone()))
+        .merge(report);
+    let job = super::monitor::config::spawn_job(store, artifacts, monitoring);
+    let served = lathe_server::serve_router(listener, app, shutdown_signal()).await;
+    job.abort();
+    served?;
     Ok(())
 }
 

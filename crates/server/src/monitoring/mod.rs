@@ -1,0 +1,40 @@
+//! Production monitoring in the control plane: the background job that cuts
+//! each model version's prediction log into tumbling windows, tests each
+//! window for drift against the version's reference profile and scores it
+//! against the labels that arrived ([`windows`]), and the alert rules that
+//! read the windows and deliver to webhooks ([`alerts`]). The same
+//! functions serve `lathe monitor status`, which brings windows up to date
+//! on demand.
+
+pub mod alerts;
+mod compute;
+pub mod config;
+pub mod report;
+pub mod windows;
+
+pub use config::{AlertRule, Condition, MonitoringConfig};
+pub use windows::{update_all, update_version, WindowSettings, WindowSpec};
+
+/// What the monitoring job can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    /// The store failed or refused.
+    #[error(transparent)]
+    Store(#[from] lathe_store::StoreError),
+    /// A model version's reference profile cannot be read.
+    #[error("reference profile of {model} v{version}: {reason}")]
+    Profile {
+        /// Registered model name.
+        model: String,
+        /// Version.
+        version: i64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A configuration value is not acceptable.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// `Result` with [`MonitorError`].
+pub type Result<T> = std::result::Result<T, MonitorError>;
