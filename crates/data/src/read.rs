@@ -73,7 +73,8 @@ pub enum DiagnosticKind {
 /// row (Parquet), the column and the value.
 pub fn read_table(path: &Path, opts: &ReadOptions) -> Result<Table> {
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.into(), source })?;
+    let bytes =
+        std::fs::read(path).map_err(|source| Error::Io { path: path.into(), error: source })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::EmptyFile { path: path.into(), what: "no bytes" });
     }
