@@ -35,6 +35,7 @@ mod error;
 pub mod fingerprint;
 pub mod preprocess;
 pub mod profile;
+mod profile_html;
 mod read;
 pub mod split;
 mod target;
@@ -48,6 +49,7 @@ pub use polars;
 pub use preprocess::{
     CategoricalEncoding, Imputation, PreprocessSpec, Preprocessor, Scaling, TransformReport,
 };
+pub use profile_html::profile_html;
 pub use read::{read_table, Diagnostic, DiagnosticKind, ReadOptions, Table};
 pub use target::{encode_target, MAX_INTEGER_CLASSES};
 pub use types::ColumnType;

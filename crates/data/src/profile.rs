@@ -36,7 +36,13 @@ pub struct ColumnProfile {
     /// Pearson correlation with the target (numeric columns; binary or
     /// regression targets).
     pub target_correlation: Option<f64>,
+    /// For numbers: [`HISTOGRAM_BINS`] equal-width bins over [min, max] as
+    /// (lower edge, upper edge, count); the last bin includes max.
+    pub histogram: Vec<(f64, f64, usize)>,
 }
+
+/// Bins of a numeric column's histogram.
+pub const HISTOGRAM_BINS: usize = 20;
 
 /// A table's profile.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,7 +77,7 @@ pub fn profile(table: &Table, target: Option<&Target>) -> Result<Profile> {
         top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         top.truncate(5);
         let is_target = target.is_some_and(|t| t.name == *name);
-        let (numeric, target_correlation) = if *kind == ColumnType::Numeric {
+        let (numeric, target_correlation, histogram) = if *kind == ColumnType::Numeric {
             let values: Vec<Option<f64>> = col
                 .cast(&DataType::Float64)
                 .map_err(polars)?
@@ -82,9 +88,11 @@ pub fn profile(table: &Table, target: Option<&Target>) -> Result<Profile> {
             let corr = target
                 .filter(|t| !is_target && t.kind != TaskKind::Multiclass)
                 .and_then(|t| pearson(&values, &t.values));
-            (summary(&values), corr)
+            let s = summary(&values);
+            let hist = s.map_or(Vec::new(), |(_, q)| histogram(&values, q[0], q[4]));
+            (s, corr, hist)
         } else {
-            (None, None)
+            (None, None, Vec::new())
         };
         if let Some(r) = target_correlation.filter(|r| r.abs() > LEAKAGE_CORRELATION) {
             warnings.push(format!(
@@ -105,6 +113,7 @@ pub fn profile(table: &Table, target: Option<&Target>) -> Result<Profile> {
             top: if *kind == ColumnType::Numeric { Vec::new() } else { top },
             numeric,
             target_correlation,
+            histogram,
         });
     }
     if let Some(t) = target.filter(|t| !t.classes.is_empty()) {
@@ -140,6 +149,21 @@ fn summary(values: &[Option<f64>]) -> Option<(f64, [f64; 5])> {
     v.sort_by(f64::total_cmp);
     let mean = v.iter().sum::<f64>() / v.len() as f64;
     Some((mean, [0.0, 0.25, 0.5, 0.75, 1.0].map(|q| quantile(&v, q))))
+}
+
+fn histogram(values: &[Option<f64>], lo: f64, hi: f64) -> Vec<(f64, f64, usize)> {
+    let bins = if hi > lo { HISTOGRAM_BINS } else { 1 };
+    let width = (hi - lo) / bins as f64;
+    let mut counts = vec![0usize; bins];
+    for x in values.iter().flatten().filter(|x| x.is_finite()) {
+        let b = if width > 0.0 { ((x - lo) / width) as usize } else { 0 };
+        counts[b.min(bins - 1)] += 1;
+    }
+    counts
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| (lo + width * i as f64, lo + width * (i + 1) as f64, c))
+        .collect()
 }
 
 /// Pearson correlation over rows where the column is present and finite.
@@ -194,6 +218,9 @@ mod tests {
         assert_eq!((x.distinct, x.missing_share), (11, 0.0));
         assert_eq!(x.numeric.map(|n| n.1), Some([0.0, 2.0, 5.0, 8.0, 10.0]));
         assert_eq!(p.columns[3].top, vec![("common".to_string(), 38), ("rare".to_string(), 2)]);
+        let h = &x.histogram;
+        assert_eq!((h.len(), h.iter().map(|b| b.2).sum::<usize>()), (HISTOGRAM_BINS, 40));
+        assert_eq!((h[0].0, h[19].1, h[19].2), (0.0, 10.0, 4)); // the four 10s land in the last bin
         Ok(())
     }
 }

@@ -28,6 +28,9 @@ pub(crate) struct ProfileArgs {
     /// Force a column's type, e.g. `--type zip=categorical` (repeatable).
     #[arg(long = "type", value_parser = parse_override)]
     types: Vec<(String, ColumnType)>,
+    /// Also write the profile as a self-contained HTML page with plots.
+    #[arg(long)]
+    html: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -124,6 +127,13 @@ fn run_profile(args: ProfileArgs) -> anyhow::Result<()> {
     output::table(&["column", "type", "missing", "distinct", "corr", "summary"], &rows)?;
     for w in &p.warnings {
         output::line(&format!("warning: {w}"))?;
+    }
+    if let Some(html) = &args.html {
+        let title =
+            args.file.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
+        std::fs::write(html, lathe_data::profile_html(&title, &p))
+            .with_context(|| format!("writing {}", html.display()))?;
+        output::line(&format!("html: {}", html.display()))?;
     }
     Ok(())
 }

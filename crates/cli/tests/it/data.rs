@@ -24,8 +24,14 @@ fn table(rows: usize) -> String {
 fn profile_prints_types_and_warnings() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "t.csv", &table(100));
-    let out =
-        lathe().args(["data", "profile"]).arg(&path).args(["--target", "y"]).output().unwrap();
+    let html = dir.path().join("p.html");
+    let out = lathe()
+        .args(["data", "profile"])
+        .arg(&path)
+        .args(["--target", "y", "--html"])
+        .arg(&html)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("100 rows, 5 columns"), "{text}");
@@ -33,6 +39,8 @@ fn profile_prints_types_and_warnings() {
     assert!(text.lines().any(|l| l.starts_with("x") && l.contains("numeric")), "{text}");
     assert!(text.contains("warning: column \"copy\" is identical to the target"), "{text}");
     assert!(text.contains("warning: class imbalance: \"yes\" is 9.0% of the rows"), "{text}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<h1>Profile of t.csv</h1>") && page.contains("<svg"), "{page}");
 }
 
 #[test]
