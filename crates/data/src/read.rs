@@ -65,6 +65,10 @@ pub enum DiagnosticKind {
     NotANumber,
     /// `inf`/`-inf` values: preprocessing refuses them.
     Infinite,
+    /// Nested values (lists, structs): the column is left out of the table.
+    Unsupported,
+    /// Every value distinct and a single token: probably an identifier.
+    Identifier,
 }
 
 /// Reads `.csv`, `.parquet`, `.jsonl` or `.ndjson` (by extension).
@@ -213,11 +217,25 @@ fn finish(path: &Path, frame: DataFrame, opts: &ReadOptions, locator: Locator) -
     let mut diagnostics = Vec::new();
     for col in frame.columns() {
         let name = col.name().to_string();
+        if col.dtype().is_nested() {
+            diagnostics.push(Diagnostic {
+                kind: DiagnosticKind::Unsupported,
+                message: format!(
+                    "column {name:?}: nested values ({}) are not supported; the column is left out",
+                    col.dtype()
+                ),
+                column: name,
+            });
+            continue;
+        }
         let forced = opts.schema_overrides.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
         let converted = convert_column(&path, col, forced, &locator)?;
         diagnostics.extend(converted.diagnostics);
         columns.push((name, converted.kind));
         out.push(converted.column);
+    }
+    if out.is_empty() {
+        return Err(Error::EmptyFile { path, what: "no readable columns" });
     }
     let frame = DataFrame::new(frame.height(), out).map_err(|e| polars_err(&path, &e))?;
     Ok(Table { frame, columns, diagnostics })
