@@ -242,6 +242,17 @@ fn diagnose(
             DiagnosticKind::AllNull,
             format!("column {name:?}: every value is missing; it is dropped from the features"),
         );
+    } else if matches!(kind, ColumnType::Categorical | ColumnType::Text)
+        && column.null_count() == 0
+        && len > 20
+        && is_identifier(&column)?
+    {
+        diag(
+            DiagnosticKind::Identifier,
+            format!(
+                "column {name:?}: every value is distinct and a single token; an identifier? It carries no signal a model can generalize from"
+            ),
+        );
     } else if is_constant(&column)? {
         diag(
             DiagnosticKind::Constant,
@@ -252,6 +263,17 @@ fn diagnose(
         );
     }
     Ok((column, out))
+}
+
+fn is_identifier(column: &Column) -> PolarsResult<bool> {
+    let ca = column.str()?;
+    let mut seen = std::collections::HashSet::with_capacity(ca.len());
+    for v in ca.iter().flatten() {
+        if v.split_whitespace().nth(1).is_some() || !seen.insert(v) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 fn is_constant(column: &Column) -> PolarsResult<bool> {

@@ -11,12 +11,12 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The file could not be opened or read.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error (kept out of the source chain: the message already says it).
+        error: std::io::Error,
     },
     /// The file has no bytes, no header or no rows.
     #[error("{}: the file is empty ({what}); expected a header and at least one row", path.display())]

@@ -45,7 +45,7 @@ pub struct Fingerprint {
 /// Hashes `path` in 1 MiB chunks and takes schema and row count from the
 /// table read from it.
 pub fn fingerprint(path: &Path, table: &Table) -> Result<Fingerprint> {
-    let io = |source| Error::Io { path: path.into(), source };
+    let io = |source| Error::Io { path: path.into(), error: source };
     let mut file = std::fs::File::open(path).map_err(io)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];

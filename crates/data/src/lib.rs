@@ -10,7 +10,7 @@
 //! let dir = tempfile::tempdir().map_err(|e| lathe_data::Error::InvalidArgument(e.to_string()))?;
 //! let path = dir.path().join("pets.csv");
 //! std::fs::write(&path, "age,kind,adopted\n3,cat,yes\n5,dog,no\n,cat,yes\n8,bird,no\n")
-//!     .map_err(|source| lathe_data::Error::Io { path: path.clone(), source })?;
+//!     .map_err(|source| lathe_data::Error::Io { path: path.clone(), error: source })?;
 //!
 //! let table = read_table(&path, &ReadOptions::default())?;
 //! let target = encode_target(&table.frame, "adopted", None)?;
@@ -34,16 +34,23 @@ mod convert;
 mod error;
 pub mod fingerprint;
 pub mod preprocess;
+pub mod profile;
+mod profile_html;
 mod read;
 pub mod split;
 mod target;
 pub mod types;
+mod write;
 
 pub use error::{Error, Result};
 pub use fingerprint::{fingerprint, Fingerprint};
+/// The Polars version lathe-data reads with, for callers that handle its frames.
+pub use polars;
 pub use preprocess::{
     CategoricalEncoding, Imputation, PreprocessSpec, Preprocessor, Scaling, TransformReport,
 };
+pub use profile_html::profile_html;
 pub use read::{read_table, Diagnostic, DiagnosticKind, ReadOptions, Table};
 pub use target::{encode_target, MAX_INTEGER_CLASSES};
 pub use types::ColumnType;
+pub use write::write_table;

@@ -65,6 +65,10 @@ pub enum DiagnosticKind {
     NotANumber,
     /// `inf`/`-inf` values: preprocessing refuses them.
     Infinite,
+    /// Nested values (lists, structs): the column is left out of the table.
+    Unsupported,
+    /// Every value distinct and a single token: probably an identifier.
+    Identifier,
 }
 
 /// Reads `.csv`, `.parquet`, `.jsonl` or `.ndjson` (by extension).
@@ -73,7 +77,8 @@ pub enum DiagnosticKind {
 /// row (Parquet), the column and the value.
 pub fn read_table(path: &Path, opts: &ReadOptions) -> Result<Table> {
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.into(), source })?;
+    let bytes =
+        std::fs::read(path).map_err(|source| Error::Io { path: path.into(), error: source })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::EmptyFile { path: path.into(), what: "no bytes" });
     }
@@ -212,11 +217,25 @@ fn finish(path: &Path, frame: DataFrame, opts: &ReadOptions, locator: Locator) -
     let mut diagnostics = Vec::new();
     for col in frame.columns() {
         let name = col.name().to_string();
+        if col.dtype().is_nested() {
+            diagnostics.push(Diagnostic {
+                kind: DiagnosticKind::Unsupported,
+                message: format!(
+                    "column {name:?}: nested values ({}) are not supported; the column is left out",
+                    col.dtype()
+                ),
+                column: name,
+            });
+            continue;
+        }
         let forced = opts.schema_overrides.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
         let converted = convert_column(&path, col, forced, &locator)?;
         diagnostics.extend(converted.diagnostics);
         columns.push((name, converted.kind));
         out.push(converted.column);
+    }
+    if out.is_empty() {
+        return Err(Error::EmptyFile { path, what: "no readable columns" });
     }
     let frame = DataFrame::new(frame.height(), out).map_err(|e| polars_err(&path, &e))?;
     Ok(Table { frame, columns, diagnostics })

@@ -153,6 +153,15 @@ pub fn stratified_k_fold(labels: &[f64], k: usize, seed: u64) -> Result<Vec<Spli
     Ok(deal(n, k, &order))
 }
 
+/// `k` folds for `target`: stratified for classifiers, plain for regression.
+pub fn folds(target: &lathe_core::Target, k: usize, seed: u64) -> Result<Vec<Split>> {
+    if target.kind == lathe_core::TaskKind::Regression {
+        k_fold(target.values.len(), k, seed)
+    } else {
+        stratified_k_fold(&target.values, k, seed)
+    }
+}
+
 fn check_folds(n: usize, k: usize) -> Result<()> {
     if k < 2 || k > n {
         return Err(Error::InvalidArgument(format!(

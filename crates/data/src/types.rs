@@ -11,8 +11,9 @@
 //!   `Z`/offset) → [`ColumnType::Datetime`];
 //! * other strings → [`ColumnType::Text`] when the values average at least
 //!   [`TEXT_MIN_WORDS`] whitespace-separated words, or when more than half of
-//!   them are distinct and they average at least [`TEXT_MIN_CHARS`]
-//!   characters; else [`ColumnType::Categorical`].
+//!   them are distinct, they average at least [`TEXT_MIN_CHARS`] characters
+//!   and at least two words; else [`ColumnType::Categorical`] (so long
+//!   one-token identifiers stay categorical: they have no words to weigh).
 
 use serde::{Deserialize, Serialize};
 
@@ -117,7 +118,9 @@ pub fn infer_string_type<'a>(values: impl Iterator<Item = &'a str>) -> ColumnTyp
     let avg_words = words as f64 / n_f;
     let avg_chars = chars as f64 / n_f;
     let distinct_share = distinct.len() as f64 / n_f;
-    if avg_words >= TEXT_MIN_WORDS || (distinct_share > 0.5 && avg_chars >= TEXT_MIN_CHARS) {
+    if avg_words >= TEXT_MIN_WORDS
+        || (distinct_share > 0.5 && avg_chars >= TEXT_MIN_CHARS && avg_words >= 2.0)
+    {
         ColumnType::Text
     } else {
         ColumnType::Categorical
@@ -260,6 +263,13 @@ mod tests {
         assert_eq!(
             infer_string_type(
                 ["averyveryverylongidentifier1", "averyveryverylongidentifier2"].into_iter()
+            ),
+            ColumnType::Categorical
+        );
+        assert_eq!(
+            infer_string_type(
+                ["Reconfirmation-needed immediately", "Unsubscribe-instructions enclosed"]
+                    .into_iter()
             ),
             ColumnType::Text
         );

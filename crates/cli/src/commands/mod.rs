@@ -1,5 +1,6 @@
 //! One module per top-level command.
 
+pub(crate) mod data;
 pub(crate) mod experiments;
 pub(crate) mod models;
 pub(crate) mod monitor;

@@ -3,6 +3,7 @@
 mod cli;
 mod compat;
 mod crash;
+mod data;
 mod drift;
 pub(crate) mod harness;
 mod monitoring;

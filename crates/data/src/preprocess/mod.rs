@@ -26,6 +26,7 @@ use lathe_core::FeatureMatrix;
 
 use self::categorical::{OneHotStep, OrdinalStep};
 use self::cell::{column_cells, json_cell, Cell, Loc};
+pub(crate) use self::numeric::quantile;
 use self::numeric::NumericStep;
 pub use self::spec::{CategoricalEncoding, Imputation, PreprocessSpec, Scaling};
 use self::text::TfidfStep;

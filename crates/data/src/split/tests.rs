@@ -106,5 +106,14 @@ fn folds_cover_each_row_once_and_balance_classes() -> Result<()> {
     }
     assert!(seen.iter().all(|&c| c == 1));
     assert!(k_fold(3, 4, 0).is_err() && k_fold(3, 1, 0).is_err());
+    let target = lathe_core::Target {
+        name: "y".into(),
+        kind: lathe_core::TaskKind::Multiclass,
+        values: y.clone(),
+        classes: vec!["a".into(), "b".into(), "c".into(), "d".into()],
+    };
+    assert_eq!(super::folds(&target, 4, 9)?, stratified_k_fold(&y, 4, 9)?);
+    let target = lathe_core::Target { kind: lathe_core::TaskKind::Regression, ..target };
+    assert_eq!(super::folds(&target, 4, 9)?, k_fold(n, 4, 9)?);
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Readers agree across formats, types are inferred as documented, and
 //! fingerprints are what MLflow records.
 
-use lathe_data::{fingerprint, read_table, ColumnType, Preprocessor, ReadOptions};
+use lathe_data::{fingerprint, read_table, ColumnType, DiagnosticKind, Preprocessor, ReadOptions};
 use polars::prelude::*;
 
 use super::{fixture, temp_file};
@@ -44,6 +44,24 @@ fn parquet_and_json_lines_read_like_csv() {
     assert_eq!(t.frame.height(), 3);
     let kinds: Vec<ColumnType> = t.columns.iter().map(|c| c.1).collect();
     assert_eq!(kinds, vec![ColumnType::Numeric, ColumnType::Categorical, ColumnType::Numeric]);
+}
+
+#[test]
+fn nested_columns_are_left_out_and_identifiers_flagged() {
+    let mut jsonl = String::new();
+    for i in 0..25 {
+        jsonl.push_str(&format!("{{\"id\": \"row/{i}\", \"tags\": [\"a\", \"b\"], \"x\": {i}}}\n"));
+    }
+    let (_d, path) = temp_file("n.jsonl", jsonl.as_bytes());
+    let t = read_table(&path, &ReadOptions::default()).unwrap();
+    assert_eq!(t.frame.get_column_names(), ["id", "x"]);
+    let found: Vec<(&str, DiagnosticKind)> =
+        t.diagnostics.iter().map(|d| (d.column.as_str(), d.kind)).collect();
+    assert_eq!(
+        found,
+        vec![("id", DiagnosticKind::Identifier), ("tags", DiagnosticKind::Unsupported)]
+    );
+    assert!(t.diagnostics[1].message.contains("nested values (list[str]) are not supported"));
 }
 
 #[test]
