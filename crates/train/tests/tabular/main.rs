@@ -7,4 +7,5 @@
 
 mod equality;
 mod fixtures;
+mod linear;
 mod reference;
