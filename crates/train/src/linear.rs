@@ -56,6 +56,9 @@ impl LinearWeights {
 
 /// Linear learner: ridge for regression, penalized logistic/softmax
 /// regression for classifiers. Refuses missing values (impute first).
+///
+/// It solves to convergence rather than by rounds, so it ignores the
+/// validation set and logs one metric, `iterations` (solver steps taken).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Linear {
     /// Ridge penalty for regression (scikit-learn's `alpha`).
