@@ -27,6 +27,7 @@
 //! assert!(p[0] < 0.5 && p[1] > 0.5);
 //! ```
 
+mod checks;
 #[cfg(feature = "lightgbm")]
 mod choose;
 mod dataset;

@@ -13,8 +13,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use lathe_core::{now_millis, FeatureMatrix, Metric, Param, RunRecorder, Target, TaskKind};
 use serde_json::{json, Map, Value};
 
+use crate::checks::{check_target, feature_difference};
 use crate::staged::{metric_name, staged_metric};
-use crate::tabular::{check_target, feature_difference, ModelMeta, Task, TABULAR_FORMAT_VERSION};
+use crate::tabular::{ModelMeta, Task, TABULAR_FORMAT_VERSION};
 use crate::{Error, Result, TabularModel};
 
 /// How rows of each class are weighted in the loss.

@@ -11,8 +11,9 @@
 use lathe_core::{now_millis, FeatureMatrix, Metric, Param, RunRecorder, Target, TaskKind};
 use serde::{Deserialize, Serialize};
 
+use crate::checks::check_target;
 use crate::logistic::{cholesky_solve, Problem, NEWTON_MAX_UNKNOWNS};
-use crate::tabular::{check_target, ModelMeta, Task, TABULAR_FORMAT_VERSION};
+use crate::tabular::{ModelMeta, Task, TABULAR_FORMAT_VERSION};
 use crate::{Error, Result, TabularLearner, TabularModel};
 
 /// A fitted linear model: `raw_k = intercept_k + Σ_j coef_kj · (x_j - mean_j) / scale_j`,
