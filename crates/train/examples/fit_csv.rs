@@ -101,7 +101,7 @@ fn main() -> BoxResult<()> {
         "predict_s": predict_s,
         "single_row_us": single_row_us,
         "auc": auc,
-        "rounds": model.trees().iterations(),
+        "rounds": model.meta().iterations,
         "peak_rss_mb": peak_rss_mb(),
         "checksum": checksum,
     });

@@ -77,7 +77,9 @@ pub struct Gbm {
     pub class_weight: ClassWeight,
     /// Seed for bagging and feature sampling.
     pub seed: u64,
-    /// Threads (0: OpenMP's default, all cores).
+    /// Threads for training (0: OpenMP's default, all cores). LightGBM
+    /// bins the dataset before these parameters reach it, with OpenMP's
+    /// default count: cap that with `OMP_NUM_THREADS`.
     pub num_threads: usize,
 }
 

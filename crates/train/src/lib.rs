@@ -7,9 +7,10 @@
 //!
 //! For binary, multiclass and regression targets over
 //! [`lathe_core::FeatureMatrix`], a [`TabularLearner`] ([`Gbm`], [`Forest`],
-//! both trained by LightGBM) returns a [`TabularModel`]: LightGBM's
-//! `model.txt` plus `lathe_model.json`, predicted in pure Rust by
-//! [`TreeEnsemble`] (equal to LightGBM's predictions within 1e-6).
+//! both trained by LightGBM; [`Linear`], ridge or penalized logistic
+//! regression in pure Rust) returns a [`TabularModel`]: `lathe_model.json`
+//! plus LightGBM's `model.txt` (predicted in pure Rust by [`TreeEnsemble`],
+//! equal to LightGBM's predictions within 1e-6) or `linear.json`.
 //!
 //! This is a compute crate: it knows nothing of stores or HTTP. Learners
 //! report parameters and per-epoch losses through [`lathe_core::RunRecorder`],
@@ -26,6 +27,7 @@
 //! assert!(p[0] < 0.5 && p[1] > 0.5);
 //! ```
 
+mod checks;
 #[cfg(feature = "lightgbm")]
 mod choose;
 mod dataset;
@@ -35,6 +37,8 @@ mod gbm;
 mod learner;
 #[cfg(feature = "lightgbm")]
 mod lightgbm;
+mod linear;
+mod logistic;
 pub mod mlflow;
 mod model;
 mod recorder;
@@ -55,12 +59,13 @@ pub use gbm::{Forest, Gbm};
 pub use learner::{Learner, LogisticRegression, MajorityClass};
 #[cfg(feature = "lightgbm")]
 pub use lightgbm::ClassWeight;
+pub use linear::{Linear, LinearWeights};
 pub use model::{Estimator, MlmodelInfo, Model, FORMAT_VERSION};
 pub use recorder::{MemoryRecorder, NoopRecorder};
 pub use scaler::StandardScaler;
 pub use split::{stratified_split, Split, SplitMix64};
 pub use tabular::{
     FeatureImportance, ModelMeta, Prediction, Predictions, TabularLearner, TabularModel, Task,
-    META_FILE, TABULAR_FORMAT_VERSION, TREES_FILE,
+    LINEAR_FILE, META_FILE, TABULAR_FORMAT_VERSION, TREES_FILE,
 };
 pub use trees::{Link, TreeEnsemble};

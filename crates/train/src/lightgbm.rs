@@ -13,8 +13,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use lathe_core::{now_millis, FeatureMatrix, Metric, Param, RunRecorder, Target, TaskKind};
 use serde_json::{json, Map, Value};
 
+use crate::checks::{check_target, feature_difference};
 use crate::staged::{metric_name, staged_metric};
-use crate::tabular::{feature_difference, ModelMeta, Task, TABULAR_FORMAT_VERSION};
+use crate::tabular::{ModelMeta, Task, TABULAR_FORMAT_VERSION};
 use crate::{Error, Result, TabularModel};
 
 /// How rows of each class are weighted in the loss.
@@ -119,12 +120,12 @@ impl LgbmFit {
                 .collect::<BTreeMap<_, _>>(),
             iterations: 0,
         };
-        let mut model = TabularModel::from_parts(meta, text)?;
-        let iterations = model.trees().iterations();
-        model.set_iterations(iterations);
+        let trees = crate::TreeEnsemble::parse(&text)?;
+        let iterations = trees.iterations();
+        let model = TabularModel::from_parts(ModelMeta { iterations, ..meta }, text)?;
 
         if let Some((vx, vy)) = valid {
-            let curve = staged_metric(model.trees(), vx.values(), &vy.values, classifier);
+            let curve = staged_metric(&trees, vx.values(), &vy.values, classifier);
             let key = format!("valid_{}", metric_name(classifier));
             let timestamp = now_millis();
             let points: Vec<Metric> = curve
@@ -227,42 +228,6 @@ fn check_finite(x: &FeatureMatrix, what: &str) -> Result<()> {
             x.names()[col],
             x.values()[i]
         )));
-    }
-    Ok(())
-}
-
-/// A regression or class target's classes checked against its kind.
-fn check_target(y: &Target, rows: usize, what: &str) -> Result<()> {
-    let bad = |problem: String| Err(Error::Labels { column: y.name.clone(), problem });
-    if y.values.len() != rows {
-        return bad(format!("{what}: {} target values for {rows} rows", y.values.len()));
-    }
-    let k = y.classes.len();
-    match y.kind {
-        TaskKind::Binary if k != 2 => {
-            return bad(format!("{what}: binary target with {k} classes"))
-        }
-        TaskKind::Multiclass if k < 3 => {
-            return bad(format!("{what}: multiclass target with {k} classes (expected 3 or more)"))
-        }
-        TaskKind::Regression => {
-            if let Some(i) = y.values.iter().position(|v| !v.is_finite()) {
-                return bad(format!(
-                    "{what}: row {i} has target {} (expected a finite number)",
-                    y.values[i]
-                ));
-            }
-        }
-        _ => {
-            if let Some(i) =
-                y.values.iter().position(|&v| !(v >= 0.0 && v < k as f64 && v.fract() == 0.0))
-            {
-                return bad(format!(
-                    "{what}: row {i} has class index {} (expected 0..{k})",
-                    y.values[i]
-                ));
-            }
-        }
     }
     Ok(())
 }

@@ -12,7 +12,8 @@ use std::path::Path;
 use lathe_core::{FeatureMatrix, Param, RunRecorder, Target, TaskKind};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result, TreeEnsemble};
+use crate::checks::{check_shape, feature_difference};
+use crate::{Error, LinearWeights, Result, TreeEnsemble};
 
 /// File name of the trees inside a model directory.
 pub const TREES_FILE: &str = "model.txt";
@@ -162,75 +163,87 @@ pub struct ModelMeta {
     pub iterations: usize,
 }
 
-/// A fitted tabular model: metadata plus trees that predict in pure Rust.
+/// File name of a linear model's weights inside a model directory.
+pub const LINEAR_FILE: &str = "linear.json";
+
+/// What computes the predictions.
+#[derive(Debug, Clone, PartialEq)]
+enum Body {
+    /// Trees, and `model.txt` as LightGBM wrote it (saved back unchanged).
+    Trees { trees: TreeEnsemble, text: String },
+    /// Linear weights.
+    Linear(LinearWeights),
+}
+
+/// A fitted tabular model: metadata plus trees or linear weights, both
+/// predicted in pure Rust.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TabularModel {
     meta: ModelMeta,
-    trees: TreeEnsemble,
-    /// `model.txt` as LightGBM wrote it, saved back unchanged.
-    text: String,
+    body: Body,
 }
 
 impl TabularModel {
     /// A model from its metadata and LightGBM text; checks they agree.
     pub fn from_parts(meta: ModelMeta, text: String) -> Result<TabularModel> {
         let trees = TreeEnsemble::parse(&text)?;
-        let bad = |what: String| Err(Error::ModelFile(format!("{META_FILE}: {what}")));
-        if meta.format_version != TABULAR_FORMAT_VERSION {
-            return bad(format!(
-                "format_version {} (expected {TABULAR_FORMAT_VERSION})",
-                meta.format_version
-            ));
-        }
-        if meta.feature_names.len() != trees.n_features() {
-            return bad(format!(
-                "{} feature names but {TREES_FILE} reads {} features",
-                meta.feature_names.len(),
-                trees.n_features()
-            ));
-        }
-        let expected_outputs = match meta.task {
-            Task::Binary if meta.classes.len() == 2 => 1,
-            Task::Multiclass if meta.classes.len() >= 3 => meta.classes.len(),
-            Task::Regression if meta.classes.is_empty() => 1,
-            _ => return bad(format!("{} classes for a {:?} task", meta.classes.len(), meta.task)),
-        };
-        if trees.outputs() != expected_outputs {
-            return bad(format!(
-                "{TREES_FILE} has {} trees per round, the task needs {expected_outputs}",
-                trees.outputs()
-            ));
-        }
-        Ok(TabularModel { meta, trees, text })
+        check_shape(&meta, trees.n_features(), trees.outputs(), TREES_FILE)?;
+        Ok(TabularModel { meta, body: Body::Trees { trees, text } })
     }
 
-    /// Reads `model.txt` and `lathe_model.json` from `dir`.
+    /// A model from its metadata and linear weights; checks they agree.
+    pub fn from_linear(meta: ModelMeta, weights: LinearWeights) -> Result<TabularModel> {
+        let d = weights.n_features();
+        if weights.scale.len() != d || weights.coef.len() != d * weights.outputs() {
+            return Err(Error::ModelFile(format!(
+                "{LINEAR_FILE}: {} means, {} scales, {} coefficients for {} outputs",
+                d,
+                weights.scale.len(),
+                weights.coef.len(),
+                weights.outputs()
+            )));
+        }
+        check_shape(&meta, d, weights.outputs(), LINEAR_FILE)?;
+        Ok(TabularModel { meta, body: Body::Linear(weights) })
+    }
+
+    /// Reads a model directory: `lathe_model.json` and `model.txt` (trees)
+    /// or `linear.json` (linear weights).
     pub fn load(dir: &Path) -> Result<TabularModel> {
         let read = |name: &str| {
             std::fs::read_to_string(dir.join(name))
                 .map_err(|e| Error::ModelFile(format!("{}: {e}", dir.join(name).display())))
         };
-        let meta: ModelMeta = serde_json::from_str(&read(META_FILE)?)
-            .map_err(|e| Error::ModelFile(format!("{}: {e}", dir.join(META_FILE).display())))?;
-        TabularModel::from_parts(meta, read(TREES_FILE)?)
+        let json = |name: &str, e: serde_json::Error| {
+            Error::ModelFile(format!("{}: {e}", dir.join(name).display()))
+        };
+        let meta: ModelMeta =
+            serde_json::from_str(&read(META_FILE)?).map_err(|e| json(META_FILE, e))?;
+        if dir.join(TREES_FILE).exists() {
+            return TabularModel::from_parts(meta, read(TREES_FILE)?);
+        }
+        let weights =
+            serde_json::from_str(&read(LINEAR_FILE)?).map_err(|e| json(LINEAR_FILE, e))?;
+        TabularModel::from_linear(meta, weights)
     }
 
-    /// Writes `model.txt` and `lathe_model.json` into `dir` (created if needed).
+    /// Writes `lathe_model.json` and `model.txt` or `linear.json` into `dir` (created if needed).
     pub fn save(&self, dir: &Path) -> Result<()> {
         let io = |p: &Path, e: std::io::Error| Error::ModelFile(format!("{}: {e}", p.display()));
+        let json = |name: &str, e: serde_json::Error| Error::ModelFile(format!("{name}: {e}"));
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-        let meta = serde_json::to_string_pretty(&self.meta)
-            .map_err(|e| Error::ModelFile(format!("{META_FILE}: {e}")))?;
-        for (name, bytes) in [(TREES_FILE, self.text.as_bytes()), (META_FILE, meta.as_bytes())] {
+        let meta = serde_json::to_string_pretty(&self.meta).map_err(|e| json(META_FILE, e))?;
+        let (name, body) = match &self.body {
+            Body::Trees { text, .. } => (TREES_FILE, text.clone()),
+            Body::Linear(w) => {
+                (LINEAR_FILE, serde_json::to_string(w).map_err(|e| json(LINEAR_FILE, e))?)
+            }
+        };
+        for (name, bytes) in [(name, body.as_bytes()), (META_FILE, meta.as_bytes())] {
             let path = dir.join(name);
             std::fs::write(&path, bytes).map_err(|e| io(&path, e))?;
         }
         Ok(())
-    }
-
-    #[cfg(feature = "lightgbm")]
-    pub(crate) fn set_iterations(&mut self, iterations: usize) {
-        self.meta.iterations = iterations;
     }
 
     /// The metadata.
@@ -238,14 +251,28 @@ impl TabularModel {
         &self.meta
     }
 
-    /// The trees.
-    pub fn trees(&self) -> &TreeEnsemble {
-        &self.trees
+    /// The trees, for tree models.
+    pub fn trees(&self) -> Option<&TreeEnsemble> {
+        match &self.body {
+            Body::Trees { trees, .. } => Some(trees),
+            Body::Linear(_) => None,
+        }
     }
 
-    /// `model.txt`, as LightGBM wrote it.
-    pub fn model_text(&self) -> &str {
-        &self.text
+    /// `model.txt` as LightGBM wrote it, for tree models.
+    pub fn model_text(&self) -> Option<&str> {
+        match &self.body {
+            Body::Trees { text, .. } => Some(text),
+            Body::Linear(_) => None,
+        }
+    }
+
+    /// The weights, for linear models.
+    pub fn linear(&self) -> Option<&LinearWeights> {
+        match &self.body {
+            Body::Linear(w) => Some(w),
+            Body::Trees { .. } => None,
+        }
     }
 
     /// Binary, multiclass or regression.
@@ -271,10 +298,20 @@ impl TabularModel {
         }
     }
 
-    /// Split count and gain per feature, in feature order.
+    /// Per feature, in feature order: for trees the split count and total
+    /// gain; for linear models no splits and, as gain, the summed absolute
+    /// weight (on standardized features for classifiers, raw ones for ridge).
     pub fn feature_importance(&self) -> Vec<FeatureImportance> {
-        self.trees
-            .importance()
+        let values = match &self.body {
+            Body::Trees { trees, .. } => trees.importance(),
+            Body::Linear(w) => {
+                let d = w.n_features();
+                (0..d)
+                    .map(|j| (0.0, (0..w.outputs()).map(|k| w.coef[k * d + j].abs()).sum()))
+                    .collect()
+            }
+        };
+        values
             .into_iter()
             .zip(&self.meta.feature_names)
             .map(|((split, gain), f)| FeatureImportance { feature: f.clone(), split, gain })
@@ -284,22 +321,39 @@ impl TabularModel {
     /// Writes `row`'s prediction into `out` (`width()` values: class
     /// probabilities, or the value) without allocating.
     pub fn predict_into(&self, row: &[f64], out: &mut [f64]) -> Result<()> {
-        if row.len() != self.trees.n_features() || out.len() != self.width() {
+        let n_features = self.meta.feature_names.len();
+        if row.len() != n_features || out.len() != self.width() {
             return Err(Error::Features(format!(
-                "a row of {} values for a model of {} features (output of {}, expected {})",
+                "a row of {} values for a model of {n_features} features (output of {}, expected {})",
                 row.len(),
-                self.trees.n_features(),
                 out.len(),
                 self.width()
             )));
         }
+        // Binary models score the positive class; the negative is its complement.
+        let raw = if self.meta.task == Task::Binary { &mut out[1..] } else { &mut *out };
+        match &self.body {
+            Body::Trees { trees, .. } => {
+                trees.predict_raw(row, raw);
+                trees.transform(raw);
+            }
+            Body::Linear(w) => {
+                if let Some(j) = row.iter().position(|v| !v.is_finite()) {
+                    return Err(Error::Features(format!(
+                        "feature '{}' is {} (a linear model needs finite values; impute first)",
+                        self.meta.feature_names[j], row[j]
+                    )));
+                }
+                w.predict_raw(row, raw);
+                match self.meta.task {
+                    Task::Regression => {}
+                    Task::Binary => raw[0] = 1.0 / (1.0 + (-raw[0]).exp()),
+                    Task::Multiclass => crate::trees::softmax(raw),
+                }
+            }
+        }
         if self.meta.task == Task::Binary {
-            self.trees.predict_raw(row, &mut out[1..]);
-            self.trees.transform(&mut out[1..]);
             out[0] = 1.0 - out[1];
-        } else {
-            self.trees.predict_raw(row, out);
-            self.trees.transform(out);
         }
         Ok(())
     }
@@ -345,15 +399,4 @@ impl TabularModel {
         })?;
         Ok(Predictions { width, values })
     }
-}
-
-/// Which features one side has and the other lacks, or that the order differs.
-pub(crate) fn feature_difference(model: &[String], data: &[String]) -> String {
-    let missing: Vec<&str> =
-        model.iter().filter(|f| !data.contains(f)).map(String::as_str).collect();
-    let extra: Vec<&str> = data.iter().filter(|f| !model.contains(f)).map(String::as_str).collect();
-    if missing.is_empty() && extra.is_empty() {
-        return format!("the columns are the model's but in another order (expected {model:?})");
-    }
-    format!("the data lacks {missing:?} and has {extra:?}, which the model does not know")
 }

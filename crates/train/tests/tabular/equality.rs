@@ -12,7 +12,7 @@ use crate::fixtures::{self, with_nans};
 /// LightGBM's predictions of `model`'s own `model.txt`, shaped like lathe's
 /// (binary: `[1 - p, p]`).
 fn lightgbm_predict(model: &TabularModel, x: &FeatureMatrix) -> Vec<f64> {
-    let booster = Booster::from_string(model.model_text()).unwrap();
+    let booster = Booster::from_string(model.model_text().unwrap()).unwrap();
     let raw = booster.predict(x.values(), x.cols() as i32, true).unwrap();
     if model.task() == TaskKind::Binary {
         raw.iter().flat_map(|&p| [1.0 - p, p]).collect()
@@ -47,7 +47,7 @@ fn gbm_predictions_equal_lightgbm_on_three_tasks_with_missing_values() {
         let (x, y) = &case.train;
         let model = Gbm::default().fit(x, y, None, &mut MemoryRecorder::default()).unwrap();
         assert_eq!(
-            model.trees().iterations(),
+            model.trees().unwrap().iterations(),
             100,
             "{}: no early stopping without valid",
             case.name
@@ -64,7 +64,7 @@ fn forest_averages_its_trees_like_lightgbm() {
         let (x, y) = &case.train;
         let forest = Forest { num_trees: 30, ..Forest::default() };
         let model = forest.fit(x, y, None, &mut MemoryRecorder::default()).unwrap();
-        assert!(model.trees().is_average(), "{}: rf models average", case.name);
+        assert!(model.trees().unwrap().is_average(), "{}: rf models average", case.name);
         assert_same(&model, &with_nans(&case.test.0), &format!("{} forest", case.name));
     }
 }
@@ -75,7 +75,7 @@ fn importance_equals_lightgbm_gain_and_split() {
     let model = Gbm::default()
         .fit(&case.train.0, &case.train.1, None, &mut MemoryRecorder::default())
         .unwrap();
-    let booster = Booster::from_string(model.model_text()).unwrap();
+    let booster = Booster::from_string(model.model_text().unwrap()).unwrap();
     let gain = booster.feature_importance(ImportanceType::Gain).unwrap();
     let split = booster.feature_importance(ImportanceType::Split).unwrap();
     let ours = model.feature_importance();
@@ -108,7 +108,7 @@ fn early_stopping_keeps_the_best_round_and_logs_the_curve() {
         let model = gbm.fit(x, y, Some((&case.test.0, &case.test.1)), &mut rec).unwrap();
         let key = if y.kind == TaskKind::Regression { "valid_l2" } else { "valid_logloss" };
         let curve = rec.history(key);
-        let kept = model.trees().iterations();
+        let kept = model.trees().unwrap().iterations();
         assert!(kept < 400, "{}: stopped early ({kept} rounds)", case.name);
         assert_eq!(curve.len(), kept, "{}: one point per kept round", case.name);
         assert_eq!(curve[0].0, 1, "steps are rounds from 1");

@@ -6,5 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod equality;
+mod errors;
 mod fixtures;
+mod linear;
 mod reference;
