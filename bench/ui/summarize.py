@@ -22,10 +22,17 @@ def kb(b):
     return f"{b / 1e6:.2f} MB" if b >= 1e6 else f"{b / 1e3:.1f} kB"
 
 
+OPPOSITE = {"sooner": "later", "lighter": "heavier"}
+
+
 def ratio(m, l, unit):
     if not m or not l:
         return ""
     r = m / l
+    if r < 1:  # lathe behind: say so rather than "0.9× sooner"
+        r, unit = 1 / r, OPPOSITE[unit]
+    if round(r, 1) == 1.0:
+        return "same"
     return f"{r:.1f}× {unit}" if r < 10 else f"{r:.0f}× {unit}"
 
 
