@@ -1,6 +1,10 @@
 """Fill a tracking server with the web UI scale data, through the stock client.
 
-    python populate.py URL [--runs 10000] [--metrics 20] [--steps 100000] [--threads 8]
+    python populate.py URL [--runs 10000] [--metrics 20] [--steps 100000] [--threads 4]
+                           [--prefix ui-scale] [--out FILE]
+
+URL is a tracking server (http://HOST:PORT) or MLflow's own store
+(sqlite:///FILE, then --threads 1): the stock client either way.
 
 Makes two experiments (the same data, value for value, on any server: every
 value comes from a generator seeded per run, never from thread timing):
