@@ -23,7 +23,7 @@ impl FeatureMatrix {
     /// multiple of the number of names.
     pub fn new(names: Vec<String>, values: Vec<f64>) -> Result<FeatureMatrix> {
         let cols = names.len();
-        if cols == 0 && !values.is_empty() || cols > 0 && values.len() % cols != 0 {
+        if cols == 0 && !values.is_empty() || cols > 0 && !values.len().is_multiple_of(cols) {
             return Err(Error::InvalidArgument(format!(
                 "feature matrix: {} values do not fill rows of {cols} columns",
                 values.len()
