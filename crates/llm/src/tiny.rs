@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::quantized::gguf_file::Value;
-use candle_core::quantized::{GgmlDType, QTensor};
+/// Storage types of GGUF tensors, for [`write_gguf`].
+pub use candle_core::quantized::GgmlDType;
+use candle_core::quantized::QTensor;
 use candle_core::{Device, Tensor};
 use lathe_core::SplitMix64;
 use serde_json::json;

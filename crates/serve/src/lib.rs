@@ -17,6 +17,7 @@ mod error;
 mod limits;
 mod load;
 mod metrics;
+pub mod openai;
 mod protocol;
 mod routes;
 mod signature;
