@@ -10,6 +10,7 @@
 
 pub mod chat;
 pub mod config;
+pub mod embed;
 pub mod error;
 pub mod generate;
 pub mod load;
@@ -20,6 +21,7 @@ pub mod tokenizer;
 
 pub use chat::{ChatMessage, ChatTemplate};
 pub use config::LlamaConfig;
+pub use embed::Encoder;
 pub use error::{Error, Result};
 pub use generate::{CandleEngine, Engine, FinishReason, Generation, GenerationParams};
 pub use load::{load, load_path, LoadedModel, ModelFormat};

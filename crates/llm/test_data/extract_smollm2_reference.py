@@ -16,3 +16,6 @@ keep = ["what", "model_file", "model_package", "versions", "messages", "add_gene
 out = {k: src[k] for k in keep}
 out["source"] = "shared/bench/llm/reference/smollm2_f32_prompt_logits.json"
 Path(__file__).with_name("smollm2_reference.json").write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
+
+# minilm_embeddings.json is shared/bench/llm/reference/minilm_embeddings.json
+# as shared/bench/llm/ref_minilm.py wrote it (sentence-transformers 6.2.0), copied whole.

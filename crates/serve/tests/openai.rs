@@ -21,7 +21,7 @@ fn app_with(limits: LlmLimits) -> App {
     lathe_llm::tiny::write_hf_folder(dir.path(), 9, 1).unwrap();
     let loaded = lathe_llm::load_path(dir.path()).unwrap();
     let served = ServedLlm { name: "tiny".into(), engine: Arc::new(loaded.engine) };
-    App { app: router(vec![served], limits), _dir: dir }
+    App { app: router(vec![served], vec![], limits), _dir: dir }
 }
 
 fn app() -> App {
@@ -45,6 +45,11 @@ impl App {
             .unwrap_or_default();
         let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
         (status, ctype, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    async fn get_models(&self) -> (u16, Value) {
+        let (status, _, text) = self.raw("GET", "/v1/models", "").await;
+        (status, serde_json::from_str(&text).unwrap())
     }
 
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
@@ -282,4 +287,95 @@ async fn prompts_too_long_are_refused() {
         a.post("/v1/completions", json!({"model": "tiny", "prompt": long, "max_tokens": 60})).await;
     assert_openai_error(s, &v, 400, Some("prompt"));
     assert_eq!(v["error"]["code"], "context_length_exceeded");
+}
+
+fn minilm() -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("LATHE_TEST_MODELS_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| std::path::PathBuf::from(h).join(".cache/lathe-models"))
+        })?
+        .join("all-minilm-l6-v2");
+    if dir.join("model.safetensors").exists() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipped: {} is absent; run `shared/models/fetch.sh ~/.cache/lathe-models`",
+            dir.display()
+        );
+        None
+    }
+}
+
+#[tokio::test]
+async fn embeddings_as_floats_and_base64() {
+    let Some(dir) = minilm() else { return };
+    let tiny_dir = tempfile::tempdir().unwrap();
+    lathe_llm::tiny::write_hf_folder(tiny_dir.path(), 9, 1).unwrap();
+    let engine = Arc::new(lathe_llm::load_path(tiny_dir.path()).unwrap().engine);
+    let encoder = Arc::new(lathe_llm::Encoder::load(&dir).unwrap());
+    let app = App {
+        app: router(
+            vec![ServedLlm { name: "tiny".into(), engine }],
+            vec![lathe_serve::openai::ServedEmbedder {
+                name: "minilm".into(),
+                encoder: encoder.clone(),
+            }],
+            LlmLimits::default(),
+        ),
+        _dir: tiny_dir,
+    };
+    let inputs = ["The cat sits on the mat.", "A kitten is resting on a rug."];
+    let (s, v) = app.post("/v1/embeddings", json!({"model": "minilm", "input": inputs})).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["object"], "list");
+    let want = encoder.embed(&inputs.map(String::from)).unwrap();
+    let tokens: usize = want.iter().map(|(_, n)| n).sum();
+    assert_eq!(v["usage"]["prompt_tokens"].as_u64().unwrap() as usize, tokens);
+    for (i, (w, _)) in want.iter().enumerate() {
+        let got: Vec<f32> = serde_json::from_value(v["data"][i]["embedding"].clone()).unwrap();
+        assert_eq!(&got, w);
+        assert_eq!(v["data"][i]["index"], i);
+    }
+    let (_, b) = app
+        .post(
+            "/v1/embeddings",
+            json!({"model": "minilm", "input": inputs[0], "encoding_format": "base64"}),
+        )
+        .await;
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b["data"][0]["embedding"].as_str().unwrap())
+        .unwrap();
+    let floats: Vec<f32> =
+        bytes.chunks(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    assert_eq!(floats, want[0].0);
+    let (s, v) = app.get_models().await;
+    assert_eq!(s, 200);
+    assert_eq!(v["data"].as_array().unwrap().len(), 2);
+    for (body, param) in [
+        (json!({"model": "minilm", "input": ""}), "input"),
+        (json!({"model": "minilm", "input": [1, 2]}), "input"),
+        (json!({"model": "minilm", "input": "x", "encoding_format": "hex"}), "encoding_format"),
+        (json!({"model": "minilm", "input": "x", "dimensions": 3}), "dimensions"),
+        (json!({"model": "tiny", "input": "x"}), "model"),
+    ] {
+        let (s, v) = app.post("/v1/embeddings", body).await;
+        assert_openai_error(s, &v, 400, Some(param));
+    }
+    let (s, v) = app.post("/v1/chat/completions", chat(json!({"model": "minilm"}))).await;
+    assert_openai_error(s, &v, 400, Some("model"));
+}
+
+#[tokio::test]
+async fn embeddings_refuse_unknown_models_and_missing_input() {
+    let a = app();
+    let (s, v) =
+        a.post("/v1/embeddings", json!({"model": "text-embedding-3-small", "input": "x"})).await;
+    assert_openai_error(s, &v, 404, Some("model"));
+    let (s, v) = a.post("/v1/embeddings", json!({"model": "tiny"})).await;
+    assert_openai_error(s, &v, 400, Some("input"));
+    let (s, v) = a.post("/v1/embeddings", json!({"model": "tiny", "input": "x"})).await;
+    assert_openai_error(s, &v, 400, Some("model"));
 }

@@ -209,45 +209,75 @@ pub(crate) struct ServeArgs {
     /// The name clients pass as `model` [default: the model's folder or file name].
     #[arg(long, requires = "llm")]
     model_name: Option<String>,
+    /// Also serve a sentence encoder (a sentence-transformers BERT folder, e.g.
+    /// all-MiniLM-L6-v2) on /v1/embeddings.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) embeddings: Option<std::path::PathBuf>,
+    /// The name clients pass as `model` for embeddings [default: the folder's name].
+    #[arg(long, requires = "embeddings")]
+    embeddings_name: Option<String>,
     /// Largest max_tokens a request may ask for.
-    #[arg(long, default_value_t = 4096, requires = "llm")]
+    #[arg(long, default_value_t = 4096)]
     llm_max_tokens: usize,
     /// Largest n (choices per prompt) a request may ask for.
-    #[arg(long, default_value_t = 8, requires = "llm")]
+    #[arg(long, default_value_t = 8)]
     llm_max_n: usize,
     /// Longest prompt in tokens (the model's context bounds it too).
-    #[arg(long, default_value_t = 32_768, requires = "llm")]
+    #[arg(long, default_value_t = 32_768)]
     llm_max_prompt_tokens: usize,
     /// Generations running at once; more wait in a queue.
-    #[arg(long, default_value_t = 1, requires = "llm", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     llm_max_concurrency: u32,
 }
 
-/// `lathe serve --llm PATH`: loads the model, then answers OpenAI's API.
+/// `lathe serve --llm PATH [--embeddings PATH]`: loads the models, then answers OpenAI's API.
 pub(crate) async fn serve(
     args: ServeArgs,
     tabular: bool,
     host: &str,
     port: u16,
 ) -> anyhow::Result<()> {
-    let Some(spec) = args.llm.clone() else {
-        anyhow::bail!("--llm is required to serve a language model")
-    };
     if tabular {
         anyhow::bail!(
-            "serving MODEL_URI models and --llm in one process is not supported yet; run two `lathe serve` processes"
+            "serving MODEL_URI models and --llm/--embeddings in one process is not supported yet; run two `lathe serve` processes"
         );
     }
-    let loaded = tokio::task::spawn_blocking(move || lathe_llm::load(&spec))
-        .await
-        .context("model loading stopped")?
-        .with_context(|| {
-            format!("cannot load model {}", args.llm.as_deref().unwrap_or_default())
-        })?;
-    let name = args.model_name.clone().unwrap_or_else(|| loaded.name.clone());
-    tracing::info!("loaded {} as '{name}' ({:?})", loaded.path.display(), loaded.format);
-    let served =
-        lathe_serve::openai::ServedLlm { name, engine: std::sync::Arc::new(loaded.engine) };
+    let mut models = Vec::new();
+    if let Some(spec) = args.llm.clone() {
+        let loaded = tokio::task::spawn_blocking(move || lathe_llm::load(&spec))
+            .await
+            .context("model loading stopped")?
+            .with_context(|| {
+                format!("cannot load model {}", args.llm.as_deref().unwrap_or_default())
+            })?;
+        let name = args.model_name.clone().unwrap_or_else(|| loaded.name.clone());
+        tracing::info!("loaded {} as '{name}' ({:?})", loaded.path.display(), loaded.format);
+        models.push(lathe_serve::openai::ServedLlm {
+            name,
+            engine: std::sync::Arc::new(loaded.engine),
+        });
+    }
+    let mut embedders = Vec::new();
+    if let Some(dir) = args.embeddings.clone() {
+        let path = dir.clone();
+        let encoder = tokio::task::spawn_blocking(move || lathe_llm::Encoder::load(&path))
+            .await
+            .context("model loading stopped")?
+            .with_context(|| format!("cannot load embedding model {}", dir.display()))?;
+        let name = args.embeddings_name.clone().unwrap_or_else(|| {
+            dir.file_name()
+                .map_or_else(|| "embeddings".to_owned(), |n| n.to_string_lossy().into_owned())
+        });
+        tracing::info!(
+            "loaded {} as '{name}' (embeddings, {} dimensions)",
+            dir.display(),
+            encoder.dim()
+        );
+        embedders.push(lathe_serve::openai::ServedEmbedder {
+            name,
+            encoder: std::sync::Arc::new(encoder),
+        });
+    }
     let limits = lathe_serve::openai::LlmLimits {
         max_tokens: args.llm_max_tokens,
         max_n: args.llm_max_n,
@@ -255,7 +285,7 @@ pub(crate) async fn serve(
         max_concurrency: args.llm_max_concurrency as usize,
         ..lathe_serve::openai::LlmLimits::default()
     };
-    let app = lathe_serve::openai::router(vec![served], limits);
+    let app = lathe_serve::openai::router(models, embedders, limits);
     let addr: std::net::SocketAddr = format!("{host}:{port}")
         .parse()
         .with_context(|| format!("invalid --host/--port: {host}:{port}"))?;

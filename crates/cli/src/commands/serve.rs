@@ -18,7 +18,7 @@ use crate::tracking_uri;
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Models to serve: models:/NAME@ALIAS or models:/NAME/VERSION; /invocations answers for the first.
-    #[arg(required_unless_present = "llm", value_name = "MODEL_URI")]
+    #[arg(required_unless_present_any = ["llm", "embeddings"], value_name = "MODEL_URI")]
     models: Vec<String>,
     #[command(flatten)]
     llm: super::llm::ServeArgs,
@@ -50,7 +50,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
-    if args.llm.llm.is_some() {
+    if args.llm.llm.is_some() || args.llm.embeddings.is_some() {
         return super::llm::serve(args.llm, !args.models.is_empty(), &args.host, args.port).await;
     }
     let store = tracking_uri::open(&args.tracking.tracking_uri).await?;

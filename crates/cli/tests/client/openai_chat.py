@@ -25,7 +25,8 @@ def check(name, fn):
 
 def models():
     ids = [m.id for m in client.models.list()]
-    assert ids == [MODEL], ids
+    want = [MODEL] + ([os.environ["LATHE_EMBED_MODEL"]] if os.environ.get("LATHE_EMBED_MODEL") else [])
+    assert ids == want, ids
 
 
 def chat():
@@ -89,8 +90,24 @@ def bad_parameter():
     raise AssertionError("no error for temperature 3")
 
 
-for name, fn in [("models", models), ("chat", chat), ("chat_stream", chat_stream), ("n_choices", n_choices),
-                 ("completion", completion), ("unknown_model", unknown_model), ("bad_parameter", bad_parameter)]:
+def embeddings():
+    # The client asks for base64 unless told otherwise, and decodes it.
+    model = os.environ["LATHE_EMBED_MODEL"]
+    r = client.embeddings.create(model=model, input=["The cat sits on the mat.", "A kitten is resting on a rug."])
+    a, b = r.data[0].embedding, r.data[1].embedding
+    assert len(a) == 384 and abs(sum(x * x for x in a) - 1) < 1e-4
+    # sentence-transformers 6.2.0 gives 0.641133 for this pair.
+    cos = sum(x * y for x, y in zip(a, b))
+    assert abs(cos - 0.641133) < 1e-4, cos
+    floats = client.embeddings.create(model=model, input="The cat sits on the mat.", encoding_format="float")
+    assert max(abs(x - y) for x, y in zip(floats.data[0].embedding, a)) < 1e-6
+
+
+checks = [("models", models), ("chat", chat), ("chat_stream", chat_stream), ("n_choices", n_choices),
+          ("completion", completion), ("unknown_model", unknown_model), ("bad_parameter", bad_parameter)]
+if os.environ.get("LATHE_EMBED_MODEL"):
+    checks.append(("embeddings", embeddings))
+for name, fn in checks:
     check(name, fn)
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -30,12 +30,32 @@ fn stock_openai_client_chats_with_lathe_serve() {
     let model = dir.path().join("tiny-llama");
     lathe_llm::tiny::write_hf_folder(&model, 4, 1).unwrap();
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // MiniLM, when fetched, is served too and the client checks its embeddings.
+    let minilm = std::env::var_os("LATHE_TEST_MODELS_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| std::path::PathBuf::from(h).join(".cache/lathe-models"))
+        })
+        .map(|d| d.join("all-minilm-l6-v2"))
+        .filter(|d| d.join("model.safetensors").exists());
+    let mut cmd = lathe();
+    cmd.args(["serve", "--llm"]).arg(&model).args([
+        "--model-name",
+        "tiny",
+        "--port",
+        &port.to_string(),
+    ]);
+    match &minilm {
+        Some(dir) => {
+            cmd.arg("--embeddings").arg(dir).args(["--embeddings-name", "minilm"]);
+        }
+        None => eprintln!(
+            "not checking embeddings: all-minilm-l6-v2 is absent (shared/models/fetch.sh)"
+        ),
+    }
     let mut child = Child(
-        lathe()
-            .args(["serve", "--llm"])
-            .arg(&model)
-            .args(["--model-name", "tiny", "--port", &port.to_string()])
-            .env("LATHE_LOG", "warn")
+        cmd.env("LATHE_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -55,6 +75,7 @@ fn stock_openai_client_chats_with_lathe_serve() {
         .arg(&script)
         .env("OPENAI_BASE_URL", format!("http://127.0.0.1:{port}/v1"))
         .env("LATHE_MODEL", "tiny")
+        .env("LATHE_EMBED_MODEL", if minilm.is_some() { "minilm" } else { "" })
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -4,4 +4,5 @@
 
 mod generate;
 mod load;
+mod minilm;
 mod smollm2;

@@ -153,7 +153,7 @@ fn usage(prompt: usize, completion: usize) -> Value {
     json!({"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion})
 }
 
-async fn slot(state: &AppState) -> Result<OwnedSemaphorePermit, OpenAiError> {
+pub(super) async fn slot(state: &AppState) -> Result<OwnedSemaphorePermit, OpenAiError> {
     if let Ok(p) = state.slots.clone().try_acquire_owned() {
         return Ok(p);
     }

@@ -1,11 +1,12 @@
 //! OpenAI-compatible endpoints for language models, so the stock `openai`
 //! client talks to `lathe serve --llm`: `POST /v1/chat/completions` and
 //! `POST /v1/completions` (JSON, or server-sent events ending in
-//! `data: [DONE]`), `GET /v1/models`. Errors use OpenAI's body and
+//! `data: [DONE]`), `POST /v1/embeddings`, `GET /v1/models`. Errors use OpenAI's body and
 //! statuses. Generation is CPU-bound: it runs on blocking threads, at most
 //! [`LlmLimits::max_concurrency`] at once with [`LlmLimits::max_queue`]
 //! waiting (503 beyond), and stops when a streaming client goes away.
 
+mod embeddings;
 mod error;
 mod generate;
 mod request;
@@ -33,6 +34,15 @@ pub struct ServedLlm {
     pub name: String,
     /// The loaded model.
     pub engine: Arc<dyn Engine>,
+}
+
+/// A sentence encoder served under a name, for `/v1/embeddings`.
+#[derive(Clone)]
+pub struct ServedEmbedder {
+    /// The name clients pass as `model`.
+    pub name: String,
+    /// The loaded encoder.
+    pub encoder: Arc<lathe_llm::Encoder>,
 }
 
 /// Per-request and server-wide bounds of the LLM endpoints.
@@ -67,6 +77,7 @@ impl Default for LlmLimits {
 
 struct AppState {
     models: Vec<ServedLlm>,
+    embedders: Vec<ServedEmbedder>,
     limits: LlmLimits,
     slots: Arc<Semaphore>,
     waiting: AtomicUsize,
@@ -76,20 +87,22 @@ struct AppState {
 
 type Shared = Arc<AppState>;
 
-/// The OpenAI-compatible routes for `models`.
-pub fn router(models: Vec<ServedLlm>, limits: LlmLimits) -> Router {
+/// The OpenAI-compatible routes for generative `models` and sentence `embedders`.
+pub fn router(models: Vec<ServedLlm>, embedders: Vec<ServedEmbedder>, limits: LlmLimits) -> Router {
     let created = unix_now();
     let state = Arc::new(AppState {
         slots: Arc::new(Semaphore::new(limits.max_concurrency.max(1))),
         waiting: AtomicUsize::new(0),
         seeds: AtomicU64::new(created ^ 0x9E37_79B9_7F4A_7C15),
         models,
+        embedders,
         created,
         limits: limits.clone(),
     });
     Router::new()
         .route("/v1/chat/completions", post(chat_completions))
         .route("/v1/completions", post(completions))
+        .route("/v1/embeddings", post(embeddings))
         .route("/v1/models", get(list_models))
         .route("/v1/models/{id}", get(get_model))
         .route("/health", get(|| async { "ok" }))
@@ -105,11 +118,38 @@ fn unix_now() -> u64 {
 }
 
 impl AppState {
+    fn names(&self) -> Vec<String> {
+        self.models
+            .iter()
+            .map(|m| m.name.clone())
+            .chain(self.embedders.iter().map(|m| m.name.clone()))
+            .collect()
+    }
+
     fn model(&self, name: &str) -> Result<&ServedLlm, OpenAiError> {
-        self.models.iter().find(|m| m.name == name).ok_or_else(|| {
-            let names: Vec<String> = self.models.iter().map(|m| m.name.clone()).collect();
-            OpenAiError::unknown_model(name, &names)
-        })
+        if let Some(m) = self.models.iter().find(|m| m.name == name) {
+            return Ok(m);
+        }
+        if self.embedders.iter().any(|m| m.name == name) {
+            return Err(OpenAiError::invalid(
+                "model",
+                format!("'{name}' is an embedding model; use /v1/embeddings"),
+            ));
+        }
+        Err(OpenAiError::unknown_model(name, &self.names()))
+    }
+
+    fn embedder(&self, name: &str) -> Result<&ServedEmbedder, OpenAiError> {
+        if let Some(m) = self.embedders.iter().find(|m| m.name == name) {
+            return Ok(m);
+        }
+        if self.models.iter().any(|m| m.name == name) {
+            return Err(OpenAiError::invalid(
+                "model",
+                format!("'{name}' generates text; embeddings need an embedding model"),
+            ));
+        }
+        Err(OpenAiError::unknown_model(name, &self.names()))
     }
 
     /// A seed for requests that bring none: different for every request.
@@ -117,20 +157,21 @@ impl AppState {
         self.seeds.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
     }
 
-    fn model_json(&self, m: &ServedLlm) -> serde_json::Value {
-        json!({"id": m.name, "object": "model", "created": self.created, "owned_by": "lathe"})
+    fn model_json(&self, name: &str) -> serde_json::Value {
+        json!({"id": name, "object": "model", "created": self.created, "owned_by": "lathe"})
     }
 }
 
 async fn list_models(State(state): State<Shared>) -> Json<serde_json::Value> {
-    let data: Vec<_> = state.models.iter().map(|m| state.model_json(m)).collect();
+    let data: Vec<_> = state.names().iter().map(|n| state.model_json(n)).collect();
     Json(json!({"object": "list", "data": data}))
 }
 
 async fn get_model(State(state): State<Shared>, Path(id): Path<String>) -> Response {
-    match state.model(&id) {
-        Ok(m) => Json(state.model_json(m)).into_response(),
-        Err(e) => e.into_response(),
+    if state.names().contains(&id) {
+        Json(state.model_json(&id)).into_response()
+    } else {
+        OpenAiError::unknown_model(&id, &state.names()).into_response()
     }
 }
 
@@ -140,4 +181,8 @@ async fn chat_completions(State(state): State<Shared>, body: Bytes) -> Response 
 
 async fn completions(State(state): State<Shared>, body: Bytes) -> Response {
     generate::completion(state, body).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn embeddings(State(state): State<Shared>, body: Bytes) -> Response {
+    embeddings::embeddings(state, body).await.unwrap_or_else(IntoResponse::into_response)
 }
