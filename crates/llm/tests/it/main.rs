@@ -4,5 +4,6 @@
 
 mod generate;
 mod load;
+mod lora;
 mod minilm;
 mod smollm2;
