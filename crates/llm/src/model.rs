@@ -163,7 +163,8 @@ impl Llama {
         let scale = 1.0 / (hd as f64).sqrt();
         let cos = self.cos.narrow(0, pos, t)?;
         let sin = self.sin.narrow(0, pos, t)?;
-        let mask = if t > 1 { Some(causal_mask(t, pos, &self.device)?) } else { None };
+        let rep = nh / nkv;
+        let mask = if t > 1 { Some(causal_mask(t, pos, rep, &self.device)?) } else { None };
         let mut x = self.embed.index_select(&Tensor::new(ids, &self.device)?, 0)?;
         for (b, kv) in self.blocks.iter().zip(cache.layers.iter_mut()) {
             let h = rms_norm(&x, &b.input_norm, eps)?;
@@ -178,14 +179,15 @@ impl Llama {
                 None => (k, v),
             };
             *kv = Some((k.clone(), v.clone()));
-            let k = repeat_kv(&k, nh / nkv)?;
-            let v = repeat_kv(&v, nh / nkv)?;
+            // Grouped-query attention without copying the cache: the `rep`
+            // query heads of a key/value head become `rep * t` rows against it.
+            let q = q.reshape((1, nkv, rep * t, hd))?;
             let att = (q.matmul(&k.t()?)? * scale)?;
             let att = match &mask {
                 Some(m) => att.broadcast_add(m)?,
                 None => att,
             };
-            let y = softmax_last_dim(&att)?.matmul(&v)?;
+            let y = softmax_last_dim(&att)?.matmul(&v)?.reshape((1, nh, t, hd))?;
             let y = y.transpose(1, 2)?.reshape((t, nh * hd))?;
             x = (x + y.matmul(&b.o.t()?)?)?;
             let h = rms_norm(&x, &b.post_norm, eps)?;
@@ -210,23 +212,18 @@ fn rope_tables(c: &LlamaConfig, device: &Device) -> Result<(Tensor, Tensor)> {
     Ok((freqs.cos()?, freqs.sin()?))
 }
 
-/// Additive mask for `t` new positions after `pos` cached ones: `-inf` where
-/// a query would see a later key.
-fn causal_mask(t: usize, pos: usize, device: &Device) -> Result<Tensor> {
+/// Additive mask for `t` new positions after `pos` cached ones, repeated
+/// for the `rep` query heads that share a key/value head: `-inf` where a
+/// query would see a later key.
+fn causal_mask(t: usize, pos: usize, rep: usize, device: &Device) -> Result<Tensor> {
     let total = pos + t;
-    let data: Vec<f32> = (0..t)
-        .flat_map(|i| (0..total).map(move |j| if j > pos + i { f32::NEG_INFINITY } else { 0.0 }))
+    let data: Vec<f32> = (0..rep * t)
+        .flat_map(|row| {
+            let i = row % t;
+            (0..total).map(move |j| if j > pos + i { f32::NEG_INFINITY } else { 0.0 })
+        })
         .collect();
-    Ok(Tensor::from_vec(data, (t, total), device)?)
-}
-
-/// Repeats each key/value head `n` times for grouped-query attention.
-fn repeat_kv(x: &Tensor, n: usize) -> Result<Tensor> {
-    if n == 1 {
-        return Ok(x.clone());
-    }
-    let (b, heads, s, d) = x.dims4()?;
-    Ok(Tensor::cat(&vec![x; n], 2)?.reshape((b, heads * n, s, d))?)
+    Ok(Tensor::from_vec(data, (rep * t, total), device)?)
 }
 
 /// Index of the largest value of a `[vocab]` logits tensor.
