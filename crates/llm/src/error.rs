@@ -66,12 +66,12 @@ pub enum Error {
     #[error("chat template: {0}")]
     Template(String),
     /// A model id was given and the Hugging Face Hub could not provide it.
-    #[error("cannot fetch '{model_id}' from the Hugging Face Hub ({source}); this machine may be offline: download the model elsewhere and pass its folder or .gguf file as a path")]
+    #[error("cannot fetch '{model_id}' from the Hugging Face Hub ({cause}); this machine may be offline: download the model elsewhere and pass its folder or .gguf file as a path")]
     Hub {
         /// The model id.
         model_id: String,
-        /// The cause.
-        source: Box<dyn std::error::Error + Send + Sync>,
+        /// The cause, in the message (not chained, so it is printed once).
+        cause: Box<dyn std::error::Error + Send + Sync>,
     },
     /// Generation parameters that make no sense.
     #[error("invalid parameter '{param}': {problem}")]

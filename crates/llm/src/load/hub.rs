@@ -26,7 +26,7 @@ pub(super) fn download(
 ) -> Result<PathBuf> {
     let hub_err = |e: Box<dyn std::error::Error + Send + Sync>| Error::Hub {
         model_id: model_id.to_owned(),
-        source: e,
+        cause: e,
     };
     let mut builder = hf_hub::api::sync::ApiBuilder::from_env().with_progress(false);
     if let Some(endpoint) = endpoint {
