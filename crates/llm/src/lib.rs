@@ -14,7 +14,6 @@ pub mod embed;
 pub mod error;
 pub mod generate;
 pub mod load;
-pub mod lora;
 pub mod model;
 pub mod sampling;
 mod stop;

@@ -14,28 +14,28 @@ use candle_nn::rotary_emb::rope;
 use crate::config::LlamaConfig;
 use crate::error::{Error, Result};
 
-pub(crate) struct Block {
-    pub(crate) input_norm: Tensor,
-    pub(crate) q: Tensor,
-    pub(crate) k: Tensor,
-    pub(crate) v: Tensor,
-    pub(crate) o: Tensor,
-    pub(crate) post_norm: Tensor,
-    pub(crate) gate: Tensor,
-    pub(crate) up: Tensor,
-    pub(crate) down: Tensor,
+struct Block {
+    input_norm: Tensor,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    o: Tensor,
+    post_norm: Tensor,
+    gate: Tensor,
+    up: Tensor,
+    down: Tensor,
 }
 
 /// A loaded decoder: immutable weights, shareable across threads; each
 /// generation brings its own [`KvCache`].
 pub struct Llama {
     config: LlamaConfig,
-    pub(crate) embed: Tensor,
-    pub(crate) blocks: Vec<Block>,
-    pub(crate) norm: Tensor,
-    pub(crate) lm_head: Tensor,
-    pub(crate) cos: Tensor,
-    pub(crate) sin: Tensor,
+    embed: Tensor,
+    blocks: Vec<Block>,
+    norm: Tensor,
+    lm_head: Tensor,
+    cos: Tensor,
+    sin: Tensor,
     device: Device,
 }
 

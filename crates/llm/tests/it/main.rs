@@ -4,6 +4,5 @@
 
 mod generate;
 mod load;
-mod lora;
 mod minilm;
 mod smollm2;
