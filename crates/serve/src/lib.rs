@@ -17,11 +17,13 @@ mod error;
 mod limits;
 mod load;
 mod metrics;
-pub mod openai;
 mod protocol;
 mod routes;
 mod signature;
 pub mod watch;
+
+// OpenAI's API for language models (`lathe serve --llm`), beside the tabular routes.
+pub mod openai;
 
 pub use error::{Error, Result};
 pub use limits::{Limits, Options};
