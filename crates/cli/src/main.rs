@@ -44,6 +44,9 @@ enum Command {
     /// Profile a table or split it into train and test files.
     #[command(subcommand)]
     Data(commands::data::Command),
+    /// Language models: generate text and chat (Hugging Face folders, GGUF).
+    #[command(subcommand)]
+    Llm(commands::llm::Command),
 }
 
 fn main() -> std::process::ExitCode {
@@ -76,6 +79,7 @@ fn main() -> std::process::ExitCode {
             Command::Rollback(args) => commands::models::rollback(args).await,
             Command::Monitor(cmd) => commands::monitor::run(cmd).await,
             Command::Data(cmd) => commands::data::run(cmd).await,
+            Command::Llm(cmd) => commands::llm::run(cmd).await,
         }
     });
     match result {

@@ -33,6 +33,9 @@ mod signature;
 mod traffic;
 pub mod watch;
 
+// OpenAI's API for language models (`lathe serve --llm`), beside the tabular routes.
+pub mod openai;
+
 pub use error::{Error, Result};
 pub use limits::{Limits, Options};
 pub use load::{load, LoadedModel};

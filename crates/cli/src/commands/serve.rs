@@ -22,8 +22,10 @@ use crate::tracking_uri;
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Models to serve: models:/NAME@ALIAS or models:/NAME/VERSION; /invocations answers for the first.
-    #[arg(required = true, value_name = "MODEL_URI")]
+    #[arg(required_unless_present_any = ["llm", "embeddings"], value_name = "MODEL_URI")]
     models: Vec<String>,
+    #[command(flatten)]
+    llm: super::llm::ServeArgs,
     #[command(flatten)]
     tracking: TrackingArgs,
     /// Directory that holds the tracking server's proxied artifacts (`mlflow-artifacts:/`).
@@ -68,6 +70,9 @@ pub(crate) struct Args {
 }
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
+    if args.llm.llm.is_some() || args.llm.embeddings.is_some() {
+        return super::llm::serve(args.llm, !args.models.is_empty(), &args.host, args.port).await;
+    }
     let store = tracking_uri::open(&args.tracking.tracking_uri).await?;
     let artifacts: Arc<dyn ArtifactStore> =
         Arc::new(LocalArtifactStore::open(&args.artifacts_destination).with_context(|| {

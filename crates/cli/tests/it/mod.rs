@@ -7,6 +7,7 @@ mod data;
 mod drift;
 pub(crate) mod harness;
 mod monitoring;
+mod llm_openai;
 mod quickstart;
 mod reference_profile;
 mod rollback;

@@ -1,0 +1,219 @@
+//! Generation behind the [`Engine`] trait: a KV-cached decoding loop with
+//! sampling, stop sequences, a token budget and a streaming callback.
+//! A second engine (llama.cpp for GGUF, say) implements the same trait.
+
+use std::time::{Duration, Instant};
+
+use crate::chat::{ChatMessage, ChatTemplate};
+use crate::error::{Error, Result};
+use crate::model::Llama;
+use crate::sampling::{Sampler, SamplingParams};
+use crate::stop::StopMatcher;
+use crate::tokenizer::TextTokenizer;
+
+/// What to generate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerationParams {
+    /// Most tokens to generate.
+    pub max_tokens: usize,
+    /// How to choose each token.
+    pub sampling: SamplingParams,
+    /// Texts that end the generation; the text returned stops before them.
+    pub stop: Vec<String>,
+    /// Keep generating past end-of-sequence tokens (benchmarks only).
+    pub ignore_eos: bool,
+}
+
+impl Default for GenerationParams {
+    fn default() -> Self {
+        GenerationParams {
+            max_tokens: 256,
+            sampling: SamplingParams::default(),
+            stop: Vec::new(),
+            ignore_eos: false,
+        }
+    }
+}
+
+/// Why a generation ended (OpenAI's `finish_reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinishReason {
+    /// An end-of-sequence token or a stop sequence.
+    Stop,
+    /// `max_tokens` or the context ran out.
+    Length,
+    /// The streaming callback asked to stop (a client went away).
+    Cancelled,
+}
+
+impl FinishReason {
+    /// OpenAI's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            FinishReason::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A finished generation.
+#[derive(Debug, Clone)]
+pub struct Generation {
+    /// The text, without the stop sequence or end-of-sequence token.
+    pub text: String,
+    /// The generated ids (an end-of-sequence token, if one ended it, included).
+    pub token_ids: Vec<u32>,
+    /// Tokens of the prompt.
+    pub prompt_tokens: usize,
+    /// Why it ended.
+    pub finish_reason: FinishReason,
+    /// Time of the forward pass over the prompt (which also yields the first token).
+    pub prompt_time: Duration,
+    /// Time of the one-token passes after it.
+    pub decode_time: Duration,
+}
+
+impl Generation {
+    /// Prompt tokens per second of the prompt pass.
+    pub fn prompt_tokens_per_s(&self) -> f64 {
+        self.prompt_tokens as f64 / self.prompt_time.as_secs_f64().max(1e-9)
+    }
+
+    /// Tokens per second of the one-token passes (the first token is the prompt pass's).
+    pub fn decode_tokens_per_s(&self) -> f64 {
+        self.token_ids.len().saturating_sub(1) as f64 / self.decode_time.as_secs_f64().max(1e-9)
+    }
+}
+
+/// A loaded language model that turns token ids into more token ids.
+pub trait Engine: Send + Sync {
+    /// The tokenizer of the model.
+    fn tokenizer(&self) -> &TextTokenizer;
+
+    /// The model's chat template, if it ships one.
+    fn chat_template(&self) -> Option<&ChatTemplate>;
+
+    /// Longest sequence (prompt and generation) the model handles.
+    fn context_length(&self) -> usize;
+
+    /// Generates after `prompt`; `on_text` receives each new piece of text
+    /// as soon as it is final (never a prefix of a stop sequence) and
+    /// returns false to stop early.
+    fn generate(
+        &self,
+        prompt: &[u32],
+        params: &GenerationParams,
+        on_text: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<Generation>;
+
+    /// Token ids of a conversation rendered with the chat template, ready
+    /// for the assistant's answer.
+    fn encode_chat(&self, messages: &[ChatMessage]) -> Result<Vec<u32>> {
+        let template = self.chat_template().ok_or_else(|| {
+            Error::Template("this model ships no chat template; use a plain prompt".into())
+        })?;
+        let text = template.render(messages, true)?;
+        self.tokenizer().encode(&text, false)
+    }
+}
+
+/// [`Engine`] over the candle forward pass of [`Llama`].
+pub struct CandleEngine {
+    model: Llama,
+    tokenizer: TextTokenizer,
+    template: Option<ChatTemplate>,
+}
+
+impl CandleEngine {
+    /// An engine over loaded parts.
+    pub fn new(model: Llama, tokenizer: TextTokenizer, template: Option<ChatTemplate>) -> Self {
+        CandleEngine { model, tokenizer, template }
+    }
+
+    /// The underlying model.
+    pub fn model(&self) -> &Llama {
+        &self.model
+    }
+}
+
+impl Engine for CandleEngine {
+    fn tokenizer(&self) -> &TextTokenizer {
+        &self.tokenizer
+    }
+
+    fn chat_template(&self) -> Option<&ChatTemplate> {
+        self.template.as_ref()
+    }
+
+    fn context_length(&self) -> usize {
+        self.model.config().max_position_embeddings
+    }
+
+    fn generate(
+        &self,
+        prompt: &[u32],
+        params: &GenerationParams,
+        on_text: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<Generation> {
+        if prompt.is_empty() {
+            return Err(Error::InvalidParameter { param: "prompt", problem: "is empty".into() });
+        }
+        let context = self.context_length();
+        if prompt.len() >= context {
+            return Err(Error::ContextOverflow {
+                tokens: prompt.len(),
+                max_tokens: params.max_tokens,
+                context,
+            });
+        }
+        let mut sampler = Sampler::new(params.sampling.clone())?;
+        let mut stops = StopMatcher::new(&params.stop);
+        let mut cache = self.model.new_cache();
+        let mut sequence = prompt.to_vec();
+        let mut generated: Vec<u32> = Vec::new();
+        let mut finish = FinishReason::Length;
+        let start = Instant::now();
+        let mut prompt_time = Duration::ZERO;
+        let mut input: Vec<u32> = prompt.to_vec();
+        while generated.len() < params.max_tokens && sequence.len() < context {
+            let logits = self.model.forward_last(&input, &mut cache)?;
+            let mut logits: Vec<f32> = logits.to_vec1()?;
+            if generated.is_empty() {
+                prompt_time = start.elapsed();
+            }
+            let next = sampler.sample(&mut logits, &sequence);
+            generated.push(next);
+            sequence.push(next);
+            if !params.ignore_eos && self.tokenizer.is_eos(next) {
+                finish = FinishReason::Stop;
+                break;
+            }
+            let text = self.tokenizer.decode(&generated[..])?;
+            let step = stops.push(&text);
+            if !step.emit.is_empty() && !on_text(&step.emit) {
+                finish = FinishReason::Cancelled;
+                break;
+            }
+            if step.stopped {
+                finish = FinishReason::Stop;
+                break;
+            }
+            input.clear();
+            input.push(next);
+        }
+        let rest = stops.finish();
+        if !rest.is_empty() && finish != FinishReason::Cancelled {
+            on_text(&rest);
+        }
+        let decode_time = start.elapsed().saturating_sub(prompt_time);
+        Ok(Generation {
+            text: stops.text().to_owned(),
+            token_ids: generated,
+            prompt_tokens: prompt.len(),
+            finish_reason: finish,
+            prompt_time,
+            decode_time,
+        })
+    }
+}

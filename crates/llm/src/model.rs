@@ -1,0 +1,232 @@
+//! The Llama-family decoder's forward pass, in f32 on candle, with a KV cache.
+//!
+//! One implementation serves both file formats: the loaders hand it tensors
+//! under Hugging Face's names and layout (GGUF's Q/K rows are un-permuted on
+//! load), so RoPE is always the non-interleaved "rotate half" variant.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor, D};
+use candle_nn::ops::{rms_norm, silu, softmax_last_dim};
+use candle_nn::rotary_emb::rope;
+
+use crate::config::LlamaConfig;
+use crate::error::{Error, Result};
+
+struct Block {
+    input_norm: Tensor,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    o: Tensor,
+    post_norm: Tensor,
+    gate: Tensor,
+    up: Tensor,
+    down: Tensor,
+}
+
+/// A loaded decoder: immutable weights, shareable across threads; each
+/// generation brings its own [`KvCache`].
+pub struct Llama {
+    config: LlamaConfig,
+    embed: Tensor,
+    blocks: Vec<Block>,
+    norm: Tensor,
+    lm_head: Tensor,
+    cos: Tensor,
+    sin: Tensor,
+    device: Device,
+}
+
+/// Keys and values of the positions already seen, one pair per layer.
+pub struct KvCache {
+    layers: Vec<Option<(Tensor, Tensor)>>,
+    len: usize,
+}
+
+impl KvCache {
+    /// Positions held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no position is held yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+struct Weights<'a> {
+    tensors: HashMap<String, Tensor>,
+    path: &'a Path,
+}
+
+impl Weights<'_> {
+    fn take(&mut self, name: &str, shape: &[usize]) -> Result<Tensor> {
+        let t = self.tensors.remove(name).ok_or_else(|| Error::Weight {
+            path: self.path.to_owned(),
+            name: name.to_owned(),
+            problem: "is missing".into(),
+        })?;
+        if t.dims() != shape {
+            return Err(Error::Weight {
+                path: self.path.to_owned(),
+                name: name.to_owned(),
+                problem: format!("has shape {:?}, expected {shape:?}", t.dims()),
+            });
+        }
+        Ok(t.to_dtype(DType::F32)?)
+    }
+}
+
+impl Llama {
+    /// Builds the model from tensors named as in a Hugging Face checkpoint
+    /// (`model.layers.0.self_attn.q_proj.weight`, …); `path` names the
+    /// source in errors. Shapes are checked against `config`.
+    pub fn from_tensors(
+        config: LlamaConfig,
+        tensors: HashMap<String, Tensor>,
+        path: &Path,
+        device: &Device,
+    ) -> Result<Self> {
+        config.validate(path)?;
+        let (h, i, hd) = (config.hidden_size, config.intermediate_size, config.head_dim());
+        let (nh, nkv) = (config.num_attention_heads, config.num_key_value_heads);
+        let mut w = Weights { tensors, path };
+        let embed = w.take("model.embed_tokens.weight", &[config.vocab_size, h])?;
+        let mut blocks = Vec::with_capacity(config.num_hidden_layers);
+        for l in 0..config.num_hidden_layers {
+            let p = format!("model.layers.{l}");
+            blocks.push(Block {
+                input_norm: w.take(&format!("{p}.input_layernorm.weight"), &[h])?,
+                q: w.take(&format!("{p}.self_attn.q_proj.weight"), &[nh * hd, h])?,
+                k: w.take(&format!("{p}.self_attn.k_proj.weight"), &[nkv * hd, h])?,
+                v: w.take(&format!("{p}.self_attn.v_proj.weight"), &[nkv * hd, h])?,
+                o: w.take(&format!("{p}.self_attn.o_proj.weight"), &[h, nh * hd])?,
+                post_norm: w.take(&format!("{p}.post_attention_layernorm.weight"), &[h])?,
+                gate: w.take(&format!("{p}.mlp.gate_proj.weight"), &[i, h])?,
+                up: w.take(&format!("{p}.mlp.up_proj.weight"), &[i, h])?,
+                down: w.take(&format!("{p}.mlp.down_proj.weight"), &[h, i])?,
+            });
+        }
+        let norm = w.take("model.norm.weight", &[h])?;
+        let lm_head = if w.tensors.contains_key("lm_head.weight") && !config.tie_word_embeddings {
+            w.take("lm_head.weight", &[config.vocab_size, h])?
+        } else {
+            embed.clone()
+        };
+        let (cos, sin) = rope_tables(&config, device)?;
+        Ok(Llama { config, embed, blocks, norm, lm_head, cos, sin, device: device.clone() })
+    }
+
+    /// The model's hyper-parameters.
+    pub fn config(&self) -> &LlamaConfig {
+        &self.config
+    }
+
+    /// An empty cache for one sequence.
+    pub fn new_cache(&self) -> KvCache {
+        KvCache { layers: vec![None; self.blocks.len()], len: 0 }
+    }
+
+    /// Runs `ids` after the cached positions and returns the logits of the
+    /// last position, `[vocab]`.
+    pub fn forward_last(&self, ids: &[u32], cache: &mut KvCache) -> Result<Tensor> {
+        let hidden = self.forward_hidden(ids, cache)?;
+        let last = hidden.narrow(0, ids.len() - 1, 1)?;
+        Ok(last.matmul(&self.lm_head.t()?)?.squeeze(0)?)
+    }
+
+    /// Runs `ids` after the cached positions and returns the logits of every
+    /// position, `[ids.len(), vocab]` (for scoring and tests).
+    pub fn forward_all(&self, ids: &[u32], cache: &mut KvCache) -> Result<Tensor> {
+        let hidden = self.forward_hidden(ids, cache)?;
+        Ok(hidden.matmul(&self.lm_head.t()?)?)
+    }
+
+    fn forward_hidden(&self, ids: &[u32], cache: &mut KvCache) -> Result<Tensor> {
+        let c = &self.config;
+        let (t, pos) = (ids.len(), cache.len);
+        if t == 0 {
+            return Err(Error::InvalidParameter { param: "prompt", problem: "is empty".into() });
+        }
+        if pos + t > c.max_position_embeddings {
+            return Err(Error::ContextOverflow {
+                tokens: pos + t,
+                max_tokens: 0,
+                context: c.max_position_embeddings,
+            });
+        }
+        let eps = c.rms_norm_eps as f32;
+        let (nh, nkv, hd) = (c.num_attention_heads, c.num_key_value_heads, c.head_dim());
+        let scale = 1.0 / (hd as f64).sqrt();
+        let cos = self.cos.narrow(0, pos, t)?;
+        let sin = self.sin.narrow(0, pos, t)?;
+        let rep = nh / nkv;
+        let mask = if t > 1 { Some(causal_mask(t, pos, rep, &self.device)?) } else { None };
+        let mut x = self.embed.index_select(&Tensor::new(ids, &self.device)?, 0)?;
+        for (b, kv) in self.blocks.iter().zip(cache.layers.iter_mut()) {
+            let h = rms_norm(&x, &b.input_norm, eps)?;
+            let heads = |w: &Tensor, n: usize| -> Result<Tensor> {
+                Ok(h.matmul(&w.t()?)?.reshape((1, t, n, hd))?.transpose(1, 2)?.contiguous()?)
+            };
+            let q = rope(&heads(&b.q, nh)?, &cos, &sin)?;
+            let k = rope(&heads(&b.k, nkv)?, &cos, &sin)?;
+            let v = heads(&b.v, nkv)?;
+            let (k, v) = match kv.take() {
+                Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
+                None => (k, v),
+            };
+            *kv = Some((k.clone(), v.clone()));
+            // Grouped-query attention without copying the cache: the `rep`
+            // query heads of a key/value head become `rep * t` rows against it.
+            let q = q.reshape((1, nkv, rep * t, hd))?;
+            let att = (q.matmul(&k.t()?)? * scale)?;
+            let att = match &mask {
+                Some(m) => att.broadcast_add(m)?,
+                None => att,
+            };
+            let y = softmax_last_dim(&att)?.matmul(&v)?.reshape((1, nh, t, hd))?;
+            let y = y.transpose(1, 2)?.reshape((t, nh * hd))?;
+            x = (x + y.matmul(&b.o.t()?)?)?;
+            let h = rms_norm(&x, &b.post_norm, eps)?;
+            let m = (silu(&h.matmul(&b.gate.t()?)?)? * h.matmul(&b.up.t()?)?)?;
+            x = (x + m.matmul(&b.down.t()?)?)?;
+        }
+        cache.len += t;
+        Ok(rms_norm(&x, &self.norm, eps)?)
+    }
+}
+
+/// cos/sin of every position for RoPE, `[max_positions, head_dim / 2]`.
+fn rope_tables(c: &LlamaConfig, device: &Device) -> Result<(Tensor, Tensor)> {
+    let hd = c.head_dim();
+    let inv: Vec<f32> =
+        (0..hd / 2).map(|i| (1.0 / c.rope_theta.powf(2.0 * i as f64 / hd as f64)) as f32).collect();
+    let inv = Tensor::from_vec(inv, (1, hd / 2), device)?;
+    let positions = Tensor::arange(0u32, c.max_position_embeddings as u32, device)?
+        .to_dtype(DType::F32)?
+        .reshape((c.max_position_embeddings, 1))?;
+    let freqs = positions.broadcast_mul(&inv)?;
+    Ok((freqs.cos()?, freqs.sin()?))
+}
+
+/// Additive mask for `t` new positions after `pos` cached ones, repeated
+/// for the `rep` query heads that share a key/value head: `-inf` where a
+/// query would see a later key.
+fn causal_mask(t: usize, pos: usize, rep: usize, device: &Device) -> Result<Tensor> {
+    let total = pos + t;
+    let data: Vec<f32> = (0..rep * t)
+        .flat_map(|row| {
+            let i = row % t;
+            (0..total).map(move |j| if j > pos + i { f32::NEG_INFINITY } else { 0.0 })
+        })
+        .collect();
+    Ok(Tensor::from_vec(data, (rep * t, total), device)?)
+}
+
+/// Index of the largest value of a `[vocab]` logits tensor.
+pub fn argmax(logits: &Tensor) -> Result<u32> {
+    Ok(logits.argmax(D::Minus1)?.to_scalar::<u32>()?)
+}

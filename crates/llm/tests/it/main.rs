@@ -1,0 +1,8 @@
+//! Integration tests of the `llm` crate on tiny random models written by
+//! `lathe_llm::tiny`, and on the real SmolLM2 when it has been fetched.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod generate;
+mod load;
+mod minilm;
+mod smollm2;
