@@ -5,3 +5,4 @@
 mod generate;
 mod load;
 mod smollm2;
+mod train_forward;

@@ -1,0 +1,7 @@
+//! LoRA fine-tuning: a differentiable forward pass ([`forward`]), supervised
+//! data with loss on assistant tokens only ([`data`]), AdamW with warmup and
+//! cosine decay ([`optim`]), and the training loop with checkpoints ([`trainer`]).
+
+pub mod forward;
+
+pub use forward::{masked_cross_entropy, Dropout, TrainModel};
