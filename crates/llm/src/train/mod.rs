@@ -2,6 +2,7 @@
 //! data with loss on assistant tokens only ([`data`]), AdamW with warmup and
 //! cosine decay ([`optim`]), and the training loop with checkpoints ([`trainer`]).
 
+pub mod data;
 pub mod forward;
 
 pub use forward::{masked_cross_entropy, Dropout, TrainModel};

@@ -5,4 +5,5 @@
 mod generate;
 mod load;
 mod smollm2;
+mod train_data;
 mod train_forward;
