@@ -2,6 +2,7 @@
 //! `lathe_llm::tiny`, and on the real SmolLM2 when it has been fetched.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod adapters;
 mod generate;
 mod load;
 mod smollm2;
