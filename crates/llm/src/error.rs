@@ -113,6 +113,9 @@ pub enum Error {
         /// The base it was applied to.
         base: String,
     },
+    /// The tracking run refused a parameter, metric or artifact.
+    #[error("cannot record to the tracking run: {0}")]
+    Recorder(String),
     /// A tensor operation failed.
     #[error("tensor operation: {0}")]
     Candle(#[from] candle_core::Error),

@@ -4,5 +4,8 @@
 
 pub mod data;
 pub mod forward;
+pub mod optim;
+pub mod trainer;
 
 pub use forward::{masked_cross_entropy, Dropout, TrainModel};
+pub use trainer::{train, TrainConfig, TrainSummary};

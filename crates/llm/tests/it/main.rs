@@ -8,3 +8,4 @@ mod load;
 mod smollm2;
 mod train_data;
 mod train_forward;
+mod train_loop;
