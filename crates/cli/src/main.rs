@@ -41,6 +41,9 @@ enum Command {
     /// Monitor models and data: drift between datasets.
     #[command(subcommand)]
     Monitor(commands::monitor::Command),
+    /// Language models: LoRA fine-tuning and merging.
+    #[command(subcommand)]
+    Llm(commands::llm_train::Command),
 }
 
 fn main() -> std::process::ExitCode {
@@ -72,6 +75,7 @@ fn main() -> std::process::ExitCode {
             Command::Models(cmd) => commands::models::run(cmd).await,
             Command::Rollback(args) => commands::models::rollback(args).await,
             Command::Monitor(cmd) => commands::monitor::run(cmd).await,
+            Command::Llm(cmd) => commands::llm_train::run(cmd).await,
         }
     });
     match result {

@@ -1,6 +1,7 @@
 //! One module per top-level command.
 
 pub(crate) mod experiments;
+pub(crate) mod llm_train;
 pub(crate) mod models;
 pub(crate) mod monitor;
 pub(crate) mod quickstart;

@@ -5,6 +5,7 @@ mod compat;
 mod crash;
 mod drift;
 pub(crate) mod harness;
+mod llm_finetune;
 mod quickstart;
 mod reference_profile;
 mod rollback;

@@ -10,7 +10,8 @@ pub mod peft;
 
 use std::collections::BTreeMap;
 
-use candle_core::{DType, Device, Tensor, Var};
+pub use candle_core::DType;
+use candle_core::{Device, Tensor, Var};
 use lathe_core::SplitMix64;
 
 use crate::config::LlamaConfig;
