@@ -13,6 +13,8 @@ use crate::error::{Error, Result};
 use crate::lora::{uniform, Adapters, Target};
 use crate::model::Llama;
 
+use super::frozen::FrozenLinear;
+
 struct Block {
     input_norm: Tensor,
     post_norm: Tensor,
@@ -142,7 +144,7 @@ impl TrainModel {
             x = (x + lin(Target::Down, &m)?)?;
         }
         let x = rms_norm(&x, &self.norm, eps)?;
-        let logits = x.matmul(&self.lm_head.t()?)?;
+        let logits = x.contiguous()?.apply_op1(FrozenLinear { w: self.lm_head.clone() })?;
         Ok(logits.reshape((b, t, c.vocab_size))?)
     }
 
@@ -155,7 +157,7 @@ impl TrainModel {
         x: &Tensor,
         dropout: Option<&mut Dropout<'_>>,
     ) -> Result<Tensor> {
-        let base = x.matmul(&w.t()?)?;
+        let base = x.contiguous()?.apply_op1(FrozenLinear { w: w.clone() })?;
         let Some(pair) = self.adapters.get(layer, target) else {
             return Ok(base);
         };

@@ -4,6 +4,7 @@
 
 pub mod data;
 pub mod forward;
+mod frozen;
 pub mod optim;
 pub mod trainer;
 
