@@ -115,18 +115,8 @@ pub fn train<R: RunRecorder>(
     };
     let lora = train_model.adapters().config().clone();
     let trainable = train_model.adapters().parameter_count();
-    if resume.is_none() {
-        log_params(
-            recorder,
-            &lora,
-            config,
-            base,
-            train_data.len(),
-            eval_data.len(),
-            total,
-            trainable,
-        )?;
-    }
+    // A resumed run is a new tracking run: it records its parameters too.
+    log_params(recorder, &lora, config, base, train_data.len(), eval_data.len(), total, trainable)?;
     let warmup = (config.warmup_ratio * total as f64).ceil() as usize;
     let end = config.max_steps.map_or(total, |m| m.min(total));
     let pad = 0;
