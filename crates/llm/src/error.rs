@@ -91,6 +91,31 @@ pub enum Error {
         /// The model's context length.
         context: usize,
     },
+    /// A line of a fine-tuning data file that cannot be used.
+    #[error("{path}:{line}: {problem}")]
+    Data {
+        /// The data file.
+        path: PathBuf,
+        /// The line, counted from 1.
+        line: usize,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A LoRA adapter trained on another base model.
+    #[error(
+        "adapter {adapter} was trained on base '{adapter_base}' and cannot be applied to '{base}'"
+    )]
+    AdapterBase {
+        /// The adapter folder.
+        adapter: PathBuf,
+        /// The base the adapter records.
+        adapter_base: String,
+        /// The base it was applied to.
+        base: String,
+    },
+    /// The tracking run refused a parameter, metric or artifact.
+    #[error("cannot record to the tracking run: {0}")]
+    Recorder(String),
     /// A tensor operation failed.
     #[error("tensor operation: {0}")]
     Candle(#[from] candle_core::Error),

@@ -14,10 +14,12 @@ pub mod embed;
 pub mod error;
 pub mod generate;
 pub mod load;
+pub mod lora;
 pub mod model;
 pub mod sampling;
 mod stop;
 pub mod tokenizer;
+pub mod train;
 
 pub use chat::{ChatMessage, ChatTemplate};
 pub use config::LlamaConfig;

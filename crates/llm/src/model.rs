@@ -14,6 +14,8 @@ use candle_nn::rotary_emb::rope;
 use crate::config::LlamaConfig;
 use crate::error::{Error, Result};
 
+mod weights;
+
 struct Block {
     input_norm: Tensor,
     q: Tensor,

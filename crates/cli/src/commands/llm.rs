@@ -13,6 +13,9 @@ pub(crate) enum Command {
     Generate(GenerateArgs),
     /// Chat with a model in the terminal (one line per message; /reset, /exit).
     Chat(ChatArgs),
+    /// LoRA fine-tuning and merging.
+    #[command(flatten)]
+    Train(super::llm_train::Command),
 }
 
 /// Flags every command that loads and samples from a model shares.
@@ -111,6 +114,7 @@ pub(crate) async fn run(cmd: Command) -> anyhow::Result<()> {
     match cmd {
         Command::Generate(args) => generate(args),
         Command::Chat(args) => chat(args),
+        Command::Train(cmd) => super::llm_train::run(cmd).await,
     }
 }
 

@@ -3,6 +3,7 @@
 pub(crate) mod data;
 pub(crate) mod experiments;
 pub(crate) mod llm;
+pub(crate) mod llm_train;
 pub(crate) mod models;
 pub(crate) mod monitor;
 pub(crate) mod quickstart;

@@ -8,7 +8,7 @@
 
 mod pipeline;
 mod progress;
-mod tracker;
+pub(crate) mod tracker;
 
 use std::{
     net::SocketAddr,

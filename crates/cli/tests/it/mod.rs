@@ -8,6 +8,7 @@ mod drift;
 pub(crate) mod harness;
 mod monitoring;
 mod llm_openai;
+mod llm_finetune;
 mod quickstart;
 mod reference_profile;
 mod rollback;

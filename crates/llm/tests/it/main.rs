@@ -2,7 +2,11 @@
 //! `lathe_llm::tiny`, and on the real SmolLM2 when it has been fetched.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod adapters;
 mod generate;
 mod load;
 mod minilm;
 mod smollm2;
+mod train_data;
+mod train_forward;
+mod train_loop;

@@ -89,8 +89,11 @@ impl Tracker {
         name: &str,
         mut tags: Vec<Tag>,
     ) -> anyhow::Result<StoreRecorder<'_>> {
+        // A caller may name its own source (`lathe llm finetune`).
+        if !tags.iter().any(|t| t.key == "mlflow.source.name") {
+            tags.push(Tag::new("mlflow.source.name", "lathe quickstart"));
+        }
         tags.extend([
-            Tag::new("mlflow.source.name", "lathe quickstart"),
             Tag::new("mlflow.source.type", "LOCAL"),
             Tag::new("mlflow.user", self.user.clone()),
             Tag::new("lathe.version", env!("CARGO_PKG_VERSION")),

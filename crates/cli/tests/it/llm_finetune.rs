@@ -1,0 +1,116 @@
+//! `lathe llm finetune` and `lathe llm merge` through the real binary on the
+//! tiny model: a tracking run with per-step metrics and the adapter as
+//! artifacts, a merged folder that loads, and bad data refused by line.
+
+use std::path::Path;
+use std::process::Output;
+
+use super::harness::lathe;
+
+const DATA: &str = r#"{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "the cat sat"}]}
+{"messages": [{"role": "user", "content": "who?"}, {"role": "assistant", "content": "the dog ran"}]}
+{"prompt": "12+1=", "completion": "13"}
+"#;
+
+fn finetune(dir: &Path, data: &Path, extra: &[&str]) -> Output {
+    lathe()
+        .args(["llm", "finetune", "--base"])
+        .arg(dir.join("base"))
+        .arg("--data")
+        .arg(data)
+        .args(["--rank", "4", "--alpha", "8", "--targets", "q_proj,v_proj", "--epochs", "4"])
+        .args(["--lr", "1e-2", "--batch-size", "2", "--max-seq-len", "128", "--eval-every", "2"])
+        .arg("--out")
+        .arg(dir.join("adapter"))
+        .arg("--tracking-uri")
+        .arg(format!("sqlite:///{}", dir.join("lathe.db").display()))
+        .arg("--artifacts-destination")
+        .arg(dir.join("artifacts"))
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn finetune_logs_a_run_with_the_adapter_and_merge_writes_a_model() {
+    let dir = tempfile::tempdir().unwrap();
+    lathe_llm::tiny::write_hf_folder(&dir.path().join("base"), 8, 1).unwrap();
+    let data = dir.path().join("train.jsonl");
+    std::fs::write(&data, DATA).unwrap();
+    let eval = data.to_str().unwrap().to_owned();
+    let out = finetune(dir.path(), &data, &["--eval", &eval, "--experiment", "tiny-ft"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let run_id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("run").map(|r| r.trim().to_owned()))
+        .expect("the run id is printed");
+    assert!(dir.path().join("adapter/adapter_model.safetensors").exists());
+    // The adapter files are the run's artifacts.
+    let found: Vec<String> = walk(&dir.path().join("artifacts"));
+    for f in ["adapter/adapter_config.json", "adapter/adapter_model.safetensors"] {
+        assert!(
+            found.iter().any(|p| p.ends_with(&format!("{run_id}/artifacts/{f}"))),
+            "{f} in {found:?}"
+        );
+    }
+    let show = lathe()
+        .args(["runs", "show", &run_id, "--tracking-uri"])
+        .arg(format!("sqlite:///{}", dir.path().join("lathe.db").display()))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&show.stdout);
+    assert!(show.status.success(), "{text}");
+    for key in ["train_loss", "learning_rate", "tokens_per_s", "eval_perplexity", "lora_rank"] {
+        assert!(text.contains(key), "{key} missing from:\n{text}");
+    }
+
+    let merged = dir.path().join("merged");
+    let m = lathe()
+        .args(["llm", "merge", "--base"])
+        .arg(dir.path().join("base"))
+        .arg("--adapter")
+        .arg(dir.path().join("adapter"))
+        .arg("--out")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
+    let model = lathe_llm::load_path(&merged).unwrap();
+    let base = lathe_llm::load_path(&dir.path().join("base")).unwrap();
+    let ids = [0u32, 259, 260, 40];
+    let a = model.engine.model().forward_all(&ids, &mut model.engine.model().new_cache()).unwrap();
+    let b = base.engine.model().forward_all(&ids, &mut base.engine.model().new_cache()).unwrap();
+    let d: f32 = (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar().unwrap();
+    assert!(d > 1e-4, "the merged model must differ from its base");
+}
+
+#[test]
+fn malformed_data_is_refused_naming_the_line_or_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    lathe_llm::tiny::write_hf_folder(&dir.path().join("base"), 8, 1).unwrap();
+    let data = dir.path().join("bad.jsonl");
+    std::fs::write(&data, format!("{DATA}{{\"messages\": 3}}\n")).unwrap();
+    let out = finetune(dir.path(), &data, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("bad.jsonl:4: 'messages' must be an array"), "{stderr}");
+    let out = finetune(dir.path(), &data, &["--skip-bad-lines", "--max-steps", "1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 lines skipped"));
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,275 @@
+//! The training-grade forward pass of the Llama decoder: the same arithmetic
+//! as [`crate::model::Llama`], built only from ops that record a backward
+//! pass in candle (matmul, broadcast arithmetic, exp/sum softmax, sqr/mean/sqrt
+//! RMSNorm, rotate-half RoPE by narrow/cat, an additive `-inf` causal mask).
+//! candle's fused `rms_norm`, `softmax_last_dim` and `rope` record none, and
+//! gradients would silently stop at them.
+
+use candle_core::{DType, Device, Tensor, D};
+use lathe_core::SplitMix64;
+
+use crate::config::LlamaConfig;
+use crate::error::{Error, Result};
+use crate::lora::{uniform, Adapters, Target};
+use crate::model::Llama;
+
+use super::frozen::FrozenLinear;
+
+struct Block {
+    input_norm: Tensor,
+    post_norm: Tensor,
+    /// `[out, in]` of each projection, in [`Target::ALL`]'s order.
+    proj: [Tensor; 7],
+}
+
+/// Frozen base weights (plain tensors, no gradient) plus trainable adapters.
+pub struct TrainModel {
+    config: LlamaConfig,
+    embed: Tensor,
+    blocks: Vec<Block>,
+    norm: Tensor,
+    lm_head: Tensor,
+    cos: Tensor,
+    sin: Tensor,
+    adapters: Adapters,
+    dtype: DType,
+    device: Device,
+}
+
+/// Dropout state for one forward pass; `None` evaluates without dropout.
+pub struct Dropout<'a> {
+    /// Probability of zeroing an input of an adapter.
+    pub p: f64,
+    /// Where the masks come from (seeded, so runs and resumes repeat).
+    pub rng: &'a mut SplitMix64,
+}
+
+impl TrainModel {
+    /// The base weights of `model`, converted to `dtype` (F32 to train, F64
+    /// for gradient checks), with `adapters` on top.
+    pub fn new(model: &Llama, adapters: Adapters, dtype: DType) -> Result<TrainModel> {
+        let config = model.config().clone();
+        let mut w = model.named_tensors();
+        let device = model_device(&w)?;
+        let mut take = |name: String| -> Result<Tensor> {
+            let t = w.remove(&name).ok_or_else(|| Error::Weight {
+                path: "(loaded model)".into(),
+                name,
+                problem: "is missing".into(),
+            })?;
+            Ok(t.to_dtype(dtype)?)
+        };
+        let mut blocks = Vec::with_capacity(config.num_hidden_layers);
+        for l in 0..config.num_hidden_layers {
+            let p = format!("model.layers.{l}");
+            let mut proj = Vec::with_capacity(7);
+            for t in Target::ALL {
+                proj.push(take(format!("{p}.{}.weight", t.path()))?);
+            }
+            let proj: [Tensor; 7] = proj.try_into().map_err(|_| Error::InvalidParameter {
+                param: "model",
+                problem: "a block does not have 7 projections".into(),
+            })?;
+            blocks.push(Block {
+                input_norm: take(format!("{p}.input_layernorm.weight"))?,
+                post_norm: take(format!("{p}.post_attention_layernorm.weight"))?,
+                proj,
+            });
+        }
+        let embed = take("model.embed_tokens.weight".into())?;
+        let norm = take("model.norm.weight".into())?;
+        let lm_head = take("lm_head.weight".into())?;
+        let (cos, sin) = rope_tables(&config, dtype, &device)?;
+        Ok(TrainModel { config, embed, blocks, norm, lm_head, cos, sin, adapters, dtype, device })
+    }
+
+    /// The adapters being trained.
+    pub fn adapters(&self) -> &Adapters {
+        &self.adapters
+    }
+
+    /// The base model's hyper-parameters.
+    pub fn config(&self) -> &LlamaConfig {
+        &self.config
+    }
+
+    /// The device the tensors live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Logits `[batch, seq, vocab]` of `ids` (`[batch, seq]`, u32), each row
+    /// starting at position 0. Right padding is harmless: the causal mask
+    /// keeps later (padded) positions out of earlier ones.
+    pub fn forward(&self, ids: &Tensor, mut dropout: Option<Dropout<'_>>) -> Result<Tensor> {
+        let c = &self.config;
+        let (b, t) = ids.dims2()?;
+        if t > c.max_position_embeddings {
+            return Err(Error::ContextOverflow {
+                tokens: t,
+                max_tokens: 0,
+                context: c.max_position_embeddings,
+            });
+        }
+        let (nh, nkv, hd) = (c.num_attention_heads, c.num_key_value_heads, c.head_dim());
+        let eps = c.rms_norm_eps;
+        let cos = self.cos.narrow(0, 0, t)?;
+        let sin = self.sin.narrow(0, 0, t)?;
+        let mask = causal_mask(t, self.dtype, &self.device)?;
+        let scale = 1.0 / (hd as f64).sqrt();
+        let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?; // [b*t, h]
+        for (l, blk) in self.blocks.iter().enumerate() {
+            let hn = rms_norm(&x, &blk.input_norm, eps)?;
+            let mut lin = |target: Target, input: &Tensor| -> Result<Tensor> {
+                self.linear(l, target, &blk.proj[target as usize], input, dropout.as_mut())
+            };
+            let heads = |y: Tensor, n: usize| -> Result<Tensor> {
+                Ok(y.reshape((b, t, n, hd))?.transpose(1, 2)?.contiguous()?)
+            };
+            let q = rope(&heads(lin(Target::Q, &hn)?, nh)?, &cos, &sin)?;
+            let k = rope(&heads(lin(Target::K, &hn)?, nkv)?, &cos, &sin)?;
+            let v = heads(lin(Target::V, &hn)?, nkv)?;
+            let k = repeat_kv(&k, nh / nkv)?;
+            let v = repeat_kv(&v, nh / nkv)?;
+            let att = (q.matmul(&k.t()?.contiguous()?)? * scale)?.broadcast_add(&mask)?;
+            let y = softmax(&att)?.matmul(&v)?; // [b, nh, t, hd]
+            let y = y.transpose(1, 2)?.reshape((b * t, nh * hd))?;
+            x = (x + lin(Target::O, &y)?)?;
+            let hn = rms_norm(&x, &blk.post_norm, eps)?;
+            let g = lin(Target::Gate, &hn)?;
+            let u = lin(Target::Up, &hn)?;
+            // silu(g) = g · σ(g), with σ from exp so the graph holds only basic ops.
+            let sig = ((g.neg()?.exp()? + 1.0)?).recip()?;
+            let m = ((g * sig)? * u)?;
+            x = (x + lin(Target::Down, &m)?)?;
+        }
+        let x = rms_norm(&x, &self.norm, eps)?;
+        let logits = x.contiguous()?.apply_op1(FrozenLinear { w: self.lm_head.clone() })?;
+        Ok(logits.reshape((b, t, c.vocab_size))?)
+    }
+
+    /// `x W^T`, plus `scale · dropout(x) A^T B^T` where the projection is adapted.
+    fn linear(
+        &self,
+        layer: usize,
+        target: Target,
+        w: &Tensor,
+        x: &Tensor,
+        dropout: Option<&mut Dropout<'_>>,
+    ) -> Result<Tensor> {
+        let base = x.contiguous()?.apply_op1(FrozenLinear { w: w.clone() })?;
+        let Some(pair) = self.adapters.get(layer, target) else {
+            return Ok(base);
+        };
+        let input = match dropout {
+            Some(d) if d.p > 0.0 => {
+                let keep = 1.0 / (1.0 - d.p);
+                let n = x.elem_count();
+                let m: Vec<f64> =
+                    (0..n).map(|_| if uniform(d.rng) < d.p { 0.0 } else { keep }).collect();
+                let m = Tensor::from_vec(m, x.shape(), &self.device)?.to_dtype(self.dtype)?;
+                (x * m)?
+            }
+            _ => x.clone(),
+        };
+        let delta = input.matmul(&pair.a.as_tensor().t()?)?.matmul(&pair.b.as_tensor().t()?)?;
+        Ok((base + (delta * self.adapters.config().scale())?)?)
+    }
+}
+
+fn model_device(w: &std::collections::HashMap<String, Tensor>) -> Result<Device> {
+    w.values()
+        .next()
+        .map(|t| t.device().clone())
+        .ok_or_else(|| Error::InvalidParameter { param: "model", problem: "has no weights".into() })
+}
+
+/// `x / √(mean(x²) + ε) · w` over the last dimension.
+fn rms_norm(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
+    let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
+    Ok(x.broadcast_div(&(ms + eps)?.sqrt()?)?.broadcast_mul(w)?)
+}
+
+/// Softmax over the last dimension; the row maximum is subtracted as a
+/// constant (it cancels in the value and the gradient).
+fn softmax(x: &Tensor) -> Result<Tensor> {
+    let max = x.max_keepdim(D::Minus1)?.detach();
+    let e = x.broadcast_sub(&max)?.exp()?;
+    Ok(e.broadcast_div(&e.sum_keepdim(D::Minus1)?)?)
+}
+
+/// Rotate-half RoPE on `[b, heads, t, hd]` with `cos`/`sin` `[t, hd]`.
+fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+    let hd = x.dim(D::Minus1)?;
+    let x1 = x.narrow(D::Minus1, 0, hd / 2)?;
+    let x2 = x.narrow(D::Minus1, hd / 2, hd / 2)?;
+    let rotated = Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)?;
+    Ok((x.broadcast_mul(cos)? + rotated.broadcast_mul(sin)?)?)
+}
+
+/// cos/sin tables `[max_positions, hd]` (each half repeated), as the inference model uses.
+fn rope_tables(c: &LlamaConfig, dtype: DType, device: &Device) -> Result<(Tensor, Tensor)> {
+    let hd = c.head_dim();
+    let n = c.max_position_embeddings;
+    let inv: Vec<f64> =
+        (0..hd / 2).map(|i| 1.0 / c.rope_theta.powf(2.0 * i as f64 / hd as f64)).collect();
+    // The inference model computes the angles in f32; do the same so both agree to rounding.
+    let mut cos = Vec::with_capacity(n * hd);
+    let mut sin = Vec::with_capacity(n * hd);
+    for p in 0..n {
+        for _half in 0..2 {
+            for f in &inv {
+                let angle = p as f32 * *f as f32;
+                cos.push(f64::from(angle.cos()));
+                sin.push(f64::from(angle.sin()));
+            }
+        }
+    }
+    let cos = Tensor::from_vec(cos, (n, hd), device)?.to_dtype(dtype)?;
+    let sin = Tensor::from_vec(sin, (n, hd), device)?.to_dtype(dtype)?;
+    Ok((cos, sin))
+}
+
+/// `[t, t]`: 0 where a query may see a key, `-inf` where the key is later.
+fn causal_mask(t: usize, dtype: DType, device: &Device) -> Result<Tensor> {
+    let data: Vec<f64> = (0..t)
+        .flat_map(|i| (0..t).map(move |j| if j > i { f64::NEG_INFINITY } else { 0.0 }))
+        .collect();
+    Ok(Tensor::from_vec(data, (t, t), device)?.to_dtype(dtype)?)
+}
+
+/// Repeats each key/value head `n` times for grouped-query attention.
+fn repeat_kv(x: &Tensor, n: usize) -> Result<Tensor> {
+    if n == 1 {
+        return Ok(x.clone());
+    }
+    let (b, heads, s, d) = x.dims4()?;
+    Ok(Tensor::cat(&vec![x; n], 2)?.reshape((b, heads * n, s, d))?)
+}
+
+/// Mean cross-entropy of `logits` `[b, t, vocab]` against `labels` `[b, t]`
+/// (i64, the next token at each position, -100 where no loss is taken), and
+/// the number of positions that counted.
+pub fn masked_cross_entropy(logits: &Tensor, labels: &[i64]) -> Result<(Tensor, usize)> {
+    let (b, t, v) = logits.dims3()?;
+    if labels.len() != b * t {
+        return Err(Error::InvalidParameter {
+            param: "labels",
+            problem: format!("has {} entries for {b}x{t} positions", labels.len()),
+        });
+    }
+    let device = logits.device();
+    let dtype = logits.dtype();
+    let logits = logits.reshape((b * t, v))?;
+    let max = logits.max_keepdim(D::Minus1)?.detach();
+    let shifted = logits.broadcast_sub(&max)?;
+    let logz = shifted.exp()?.sum_keepdim(D::Minus1)?.log()?;
+    let logp = shifted.broadcast_sub(&logz)?;
+    let idx: Vec<u32> = labels.iter().map(|&l| if l < 0 { 0 } else { l as u32 }).collect();
+    let weight: Vec<f64> = labels.iter().map(|&l| if l < 0 { 0.0 } else { 1.0 }).collect();
+    let count = weight.iter().filter(|w| **w > 0.0).count();
+    let picked = logp.gather(&Tensor::from_vec(idx, (b * t, 1), device)?, 1)?.squeeze(1)?;
+    let weight = Tensor::from_vec(weight, b * t, device)?.to_dtype(dtype)?;
+    let total = (picked * weight)?.sum_all()?;
+    Ok(((total * (-1.0 / count.max(1) as f64))?, count))
+}

@@ -1,0 +1,105 @@
+//! The training forward pass: same logits as the inference model with fresh
+//! adapters, and analytic gradients that match central differences for every
+//! adapter matrix (no op silently drops the backward pass).
+
+use candle_core::{DType, Device, Tensor, Var};
+use lathe_llm::lora::{Adapters, LoraConfig, Target};
+use lathe_llm::train::{masked_cross_entropy, TrainModel};
+use lathe_llm::{tiny, Llama};
+
+fn tiny_model(seed: u64) -> Llama {
+    Llama::from_tensors(tiny::config(), tiny::weights(seed).unwrap(), "tiny".as_ref(), &Device::Cpu)
+        .unwrap()
+}
+
+fn all_targets(rank: usize) -> LoraConfig {
+    LoraConfig { rank, alpha: 2.0 * rank as f64, dropout: 0.0, targets: Target::ALL.to_vec() }
+}
+
+const IDS: [u32; 9] = [0, 259, 260, 40, 41, 42, 1, 200, 7];
+
+#[test]
+fn fresh_adapters_give_the_inference_models_logits() {
+    let model = tiny_model(3);
+    let reference = model.forward_all(&IDS, &mut model.new_cache()).unwrap();
+    let adapters =
+        Adapters::init(all_targets(4), model.config(), DType::F32, &Device::Cpu, 1).unwrap();
+    let train = TrainModel::new(&model, adapters, DType::F32).unwrap();
+    // Two rows: the second is the first shifted, right-padded, to show rows are independent.
+    let ids = Tensor::new(&[IDS, [259, 260, 40, 41, 42, 1, 200, 7, 0]], &Device::Cpu).unwrap();
+    let logits = train.forward(&ids, None).unwrap();
+    assert_eq!(logits.dims(), &[2, IDS.len(), tiny::config().vocab_size]);
+    let row0 = logits.get(0).unwrap();
+    let d: f32 =
+        (row0 - &reference).unwrap().abs().unwrap().max_all().unwrap().to_scalar().unwrap();
+    assert!(d < 1e-4, "training forward differs from inference by {d}");
+    let shifted = model.forward_all(&IDS[1..], &mut model.new_cache()).unwrap();
+    let row1 = logits.get(1).unwrap().narrow(0, 0, IDS.len() - 1).unwrap();
+    let d: f32 = (row1 - shifted).unwrap().abs().unwrap().max_all().unwrap().to_scalar().unwrap();
+    assert!(d < 1e-4, "second row differs by {d}");
+}
+
+fn loss(train: &TrainModel, ids: &Tensor, labels: &[i64]) -> (Tensor, f64) {
+    let logits = train.forward(ids, None).unwrap();
+    let (l, _) = masked_cross_entropy(&logits, labels).unwrap();
+    let v = l.to_scalar::<f64>().unwrap();
+    (l, v)
+}
+
+fn set_entry(var: &Var, index: usize, value: f64) {
+    let shape = var.shape().clone();
+    let mut data: Vec<f64> = var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
+    data[index] = value;
+    var.set(&Tensor::from_vec(data, shape, &Device::Cpu).unwrap()).unwrap();
+}
+
+#[test]
+fn gradients_of_every_adapter_match_central_differences() {
+    let model = tiny_model(5);
+    let adapters =
+        Adapters::init(all_targets(2), model.config(), DType::F64, &Device::Cpu, 9).unwrap();
+    // B starts at zero, which would make every gradient of A zero: give B values first.
+    for (i, (_, var)) in adapters.named_vars().iter().enumerate() {
+        let t = var.as_tensor();
+        let noise = (Tensor::randn(0.0, 0.2, t.shape(), &Device::Cpu).unwrap()
+            * (1.0 + i as f64 * 0.01))
+            .unwrap()
+            .to_dtype(DType::F64)
+            .unwrap();
+        var.set(&noise).unwrap();
+    }
+    let train = TrainModel::new(&model, adapters, DType::F64).unwrap();
+    let ids =
+        Tensor::new(&[[0u32, 259, 260, 40, 41, 42], [7, 8, 9, 10, 1, 0]], &Device::Cpu).unwrap();
+    // Next-token labels, one masked position per row as the data pipeline produces.
+    let labels: Vec<i64> = vec![-100, 260, 40, 41, 42, 1, 8, 9, 10, 1, 0, -100];
+    let (l, _) = loss(&train, &ids, &labels);
+    let grads = l.backward().unwrap();
+    let vars = train.adapters().named_vars();
+    assert_eq!(vars.len(), 2 * 7 * tiny::config().num_hidden_layers);
+    let eps = 1e-5;
+    for (name, var) in &vars {
+        let g = grads.get(var.as_tensor()).unwrap_or_else(|| panic!("no gradient reached {name}"));
+        let g: Vec<f64> = g.flatten_all().unwrap().to_vec1().unwrap();
+        let norm: f64 = g.iter().map(|x| x * x).sum::<f64>().sqrt();
+        assert!(norm > 1e-8, "{name}: gradient is zero");
+        let n = g.len();
+        // The largest entry and two fixed ones.
+        let largest = (0..n).max_by(|&a, &b| g[a].abs().total_cmp(&g[b].abs())).unwrap();
+        for index in [0, n / 2, largest] {
+            let x0: f64 = var.as_tensor().flatten_all().unwrap().to_vec1::<f64>().unwrap()[index];
+            set_entry(var, index, x0 + eps);
+            let (_, up) = loss(&train, &ids, &labels);
+            set_entry(var, index, x0 - eps);
+            let (_, down) = loss(&train, &ids, &labels);
+            set_entry(var, index, x0);
+            let numeric = (up - down) / (2.0 * eps);
+            let err = (numeric - g[index]).abs();
+            assert!(
+                err <= 1e-6 + 1e-4 * numeric.abs(),
+                "{name}[{index}]: analytic {} vs numeric {numeric}",
+                g[index]
+            );
+        }
+    }
+}
