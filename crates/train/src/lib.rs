@@ -11,6 +11,9 @@
 //! `model.txt` plus `lathe_model.json`, predicted in pure Rust by
 //! [`TreeEnsemble`] (equal to LightGBM's predictions within 1e-6).
 //!
+//! A [`FittedPipeline`] joins a `lathe_data::Preprocessor` and a
+//! [`TabularModel`] into one MLflow model directory that scores raw rows.
+//!
 //! This is a compute crate: it knows nothing of stores or HTTP. Learners
 //! report parameters and per-epoch losses through [`lathe_core::RunRecorder`],
 //! which the CLI connects to the tracking store.
@@ -37,6 +40,7 @@ mod learner;
 mod lightgbm;
 pub mod mlflow;
 mod model;
+mod pipeline;
 mod recorder;
 mod scaler;
 mod split;
@@ -56,6 +60,9 @@ pub use learner::{Learner, LogisticRegression, MajorityClass};
 #[cfg(feature = "lightgbm")]
 pub use lightgbm::ClassWeight;
 pub use model::{Estimator, MlmodelInfo, Model, FORMAT_VERSION};
+pub use pipeline::{
+    FittedPipeline, InputColumn, FLAVOR, INPUT_EXAMPLE_FILE, MLMODEL_FILE, PREPROCESS_FILE,
+};
 pub use recorder::{MemoryRecorder, NoopRecorder};
 pub use scaler::StandardScaler;
 pub use split::{stratified_split, Split, SplitMix64};
