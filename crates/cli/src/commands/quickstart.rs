@@ -7,8 +7,8 @@
 //! new runs and model versions; nothing is overwritten.
 
 mod pipeline;
-mod progress;
-mod tracker;
+pub(crate) mod progress;
+pub(crate) mod tracker;
 
 use std::{
     net::SocketAddr,

@@ -10,4 +10,6 @@ mod reference_profile;
 mod rollback;
 mod serve;
 mod tidy;
+mod train;
+mod train_bad_input;
 mod ui;

@@ -32,6 +32,8 @@ pub(crate) struct Tracker {
     artifacts: Arc<dyn ArtifactStore>,
     handle: Handle,
     user: String,
+    /// `mlflow.source.name` of the runs it starts.
+    source: &'static str,
 }
 
 impl Tracker {
@@ -46,7 +48,13 @@ impl Tracker {
         }
         let user =
             std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "lathe".into());
-        Ok(Tracker { store, artifacts, handle, user })
+        Ok(Tracker { store, artifacts, handle, user, source: "lathe quickstart" })
+    }
+
+    /// The same tracker, naming `source` as the runs' `mlflow.source.name`.
+    pub(crate) fn with_source(mut self, source: &'static str) -> Tracker {
+        self.source = source;
+        self
     }
 
     /// Runs one store future to completion from the (blocking) pipeline thread.
@@ -90,7 +98,7 @@ impl Tracker {
         mut tags: Vec<Tag>,
     ) -> anyhow::Result<StoreRecorder<'_>> {
         tags.extend([
-            Tag::new("mlflow.source.name", "lathe quickstart"),
+            Tag::new("mlflow.source.name", self.source),
             Tag::new("mlflow.source.type", "LOCAL"),
             Tag::new("mlflow.user", self.user.clone()),
             Tag::new("lathe.version", env!("CARGO_PKG_VERSION")),
