@@ -44,7 +44,7 @@ impl Tracker {
         handle: Handle,
     ) -> anyhow::Result<Tracker> {
         if handle.runtime_flavor() != RuntimeFlavor::MultiThread {
-            bail!("the quickstart needs a multi-thread tokio runtime to drive the store while it trains");
+            bail!("lathe needs a multi-thread tokio runtime to drive the store while it trains");
         }
         let user =
             std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "lathe".into());
@@ -117,8 +117,9 @@ impl Tracker {
             // Mark it failed rather than leave a run that claims to be running.
             let _ = self.block(self.store.update_run(&run.info.run_id, failed()));
             bail!(
-                "run '{name}' would store artifacts at {uri}; the quickstart writes only under \
-                 mlflow-artifacts:/ (its own artifacts directory)"
+                "run '{name}' would store artifacts at {uri}; {} writes only under \
+                 mlflow-artifacts:/ (its artifacts directory)",
+                self.source
             );
         };
         Ok(StoreRecorder {
