@@ -14,7 +14,10 @@ use lathe_store::ArtifactStore;
 
 use super::{
     evaluate, model_source,
-    quickstart::tracker::{StoreRecorder, Tracker},
+    quickstart::{
+        progress::Progress,
+        tracker::{StoreRecorder, Tracker},
+    },
     train::publish::ensure_experiment,
 };
 use crate::{output, tracking_uri};
@@ -118,8 +121,19 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             };
             let slice_ref = slice.as_ref().map(|(c, v)| (*c, v.as_slice()));
             let title = format!("{} on {}", uris[0], args.data.display());
-            let report =
-                evaluate::report(&title, &loaded[0].pipeline, &scored[0], args.seed, slice_ref)?;
+            let resamples = lathe_eval::BootstrapConfig::default().resamples as u64;
+            let step = Progress::new(1).bar("bootstrap intervals", resamples);
+            let bar = step.bar();
+            let mut tick = |done: usize| bar.set_position(done as u64);
+            let report = evaluate::report(
+                &title,
+                &loaded[0].pipeline,
+                &scored[0],
+                args.seed,
+                slice_ref,
+                &mut tick,
+            )?;
+            step.done(format!("evaluated {} rows", report.rows));
             report.log_to(&mut run, now_millis())?;
             if let Some(path) = &args.html {
                 std::fs::write(path, report.to_html())

@@ -61,19 +61,20 @@ pub(crate) fn score(pipeline: &FittedPipeline, frame: &DataFrame) -> anyhow::Res
 
 /// The report of `scored`: metrics, 95% bootstrap intervals (seeded), the
 /// model's gain importances, and per-slice metrics when `slice` is given
-/// (its values, one per row).
+/// (its values, one per row). `progress(done)` follows the resamples.
 pub(crate) fn report(
     title: &str,
     pipeline: &FittedPipeline,
     scored: &Scored,
     seed: u64,
     slice: Option<(&str, &[String])>,
+    progress: &mut dyn FnMut(usize),
 ) -> anyhow::Result<EvalReport> {
     let config = BootstrapConfig { seed, ..BootstrapConfig::default() };
     let p = &scored.predictions.values;
     let mut report = if scored.target.kind == TaskKind::Regression {
         let y = &scored.target.values;
-        let intervals = lathe_eval::regression_intervals(y, p, &config, &mut |_| {})?;
+        let intervals = lathe_eval::regression_intervals(y, p, &config, progress)?;
         let mut r = EvalReport::regression(title, y, p)?.with_intervals(intervals);
         if let Some((column, values)) = slice {
             r = r.with_regression_slices(column, values, y, p)?;
@@ -82,7 +83,7 @@ pub(crate) fn report(
     } else {
         let y = scored.labels();
         let classes = &scored.target.classes;
-        let intervals = lathe_eval::classification_intervals(&y, p, classes, &config, &mut |_| {})?;
+        let intervals = lathe_eval::classification_intervals(&y, p, classes, &config, progress)?;
         let mut r = EvalReport::classification(title, &y, p, classes)?.with_intervals(intervals);
         if let Some((column, values)) = slice {
             r = r.with_classification_slices(column, values, &y, p, classes)?;

@@ -127,11 +127,14 @@ pub(crate) fn run(
     let model = learner.fit(&x_fit, &y_fit, valid_ref, &mut run)?;
     bar.done(format!("{learner_name}: {} rounds kept", model.meta().iterations));
 
-    let step = progress.step("evaluating on the test rows");
+    let resamples = lathe_eval::BootstrapConfig::default().resamples;
+    let step = progress.bar("evaluating on the test rows (bootstrap)", resamples as u64);
     let pipeline = FittedPipeline::new(prep, model, &fit_frame)?;
     let scored = evaluate::score(&pipeline, &test_frame)?;
     let title = format!("{run_name}: {} test rows of {shown}", rows.test.len());
-    let report = evaluate::report(&title, &pipeline, &scored, args.seed, None)?;
+    let bar = step.bar();
+    let mut tick = |done: usize| bar.set_position(done as u64);
+    let report = evaluate::report(&title, &pipeline, &scored, args.seed, None, &mut tick)?;
     let timestamp = now_millis();
     let metrics: Vec<Metric> = report
         .run_metrics(timestamp)
