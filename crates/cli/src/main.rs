@@ -38,6 +38,12 @@ enum Command {
     Models(commands::models::Command),
     /// Move a model's alias (default champion) back to its previous version.
     Rollback(commands::models::RollbackArgs),
+    /// Train a model on a table: a tracked run with metrics, report and model (gbm, forest).
+    Train(commands::train::Args),
+    /// Score a table with a trained model, to CSV or Parquet.
+    Predict(commands::predict::Args),
+    /// Evaluate a trained model on labelled rows, or compare two (--compare A B).
+    Eval(commands::eval::Args),
     /// Monitor models and data: drift between datasets.
     #[command(subcommand)]
     Monitor(commands::monitor::Command),
@@ -80,6 +86,9 @@ fn main() -> std::process::ExitCode {
             Command::Monitor(cmd) => commands::monitor::run(cmd).await,
             Command::Data(cmd) => commands::data::run(cmd).await,
             Command::Llm(cmd) => commands::llm::run(cmd).await,
+            Command::Train(args) => commands::train::run(args).await,
+            Command::Predict(args) => commands::predict::run(args).await,
+            Command::Eval(args) => commands::eval::run(args).await,
         }
     });
     match result {

@@ -65,6 +65,9 @@ pub enum Error {
     /// LightGBM refused to train or to hand back its model.
     #[error("lightgbm: {0}")]
     LightGbm(String),
+    /// Reading, encoding or preprocessing data failed (see `lathe-data`).
+    #[error(transparent)]
+    Data(#[from] lathe_data::Error),
     /// The run recorder refused a write.
     #[error("cannot record the run: {0}")]
     Recorder(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -12,6 +12,9 @@
 //! plus LightGBM's `model.txt` (predicted in pure Rust by [`TreeEnsemble`],
 //! equal to LightGBM's predictions within 1e-6) or `linear.json`.
 //!
+//! A [`FittedPipeline`] joins a `lathe_data::Preprocessor` and a
+//! [`TabularModel`] into one MLflow model directory that scores raw rows.
+//!
 //! This is a compute crate: it knows nothing of stores or HTTP. Learners
 //! report parameters and per-epoch losses through [`lathe_core::RunRecorder`],
 //! which the CLI connects to the tracking store.
@@ -41,6 +44,7 @@ mod linear;
 mod logistic;
 pub mod mlflow;
 mod model;
+mod pipeline;
 mod recorder;
 mod scaler;
 mod split;
@@ -61,6 +65,9 @@ pub use learner::{Learner, LogisticRegression, MajorityClass};
 pub use lightgbm::ClassWeight;
 pub use linear::{Linear, LinearWeights};
 pub use model::{Estimator, MlmodelInfo, Model, FORMAT_VERSION};
+pub use pipeline::{
+    FittedPipeline, InputColumn, FLAVOR, INPUT_EXAMPLE_FILE, MLMODEL_FILE, PREPROCESS_FILE,
+};
 pub use recorder::{MemoryRecorder, NoopRecorder};
 pub use scaler::StandardScaler;
 pub use split::{stratified_split, Split, SplitMix64};

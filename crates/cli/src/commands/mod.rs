@@ -1,15 +1,20 @@
 //! One module per top-level command.
 
 pub(crate) mod data;
+pub(crate) mod eval;
+pub(crate) mod evaluate;
 pub(crate) mod experiments;
 pub(crate) mod llm;
 pub(crate) mod llm_train;
+pub(crate) mod model_source;
 pub(crate) mod models;
 pub(crate) mod monitor;
+pub(crate) mod predict;
 pub(crate) mod quickstart;
 pub(crate) mod runs;
 pub(crate) mod serve;
 pub(crate) mod server;
+pub(crate) mod train;
 
 /// `--tracking-uri`, shared by every command that reads or writes tracking data.
 #[derive(Debug, clap::Args)]

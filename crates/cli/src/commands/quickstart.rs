@@ -7,7 +7,7 @@
 //! new runs and model versions; nothing is overwritten.
 
 mod pipeline;
-mod progress;
+pub(crate) mod progress;
 pub(crate) mod tracker;
 
 use std::{

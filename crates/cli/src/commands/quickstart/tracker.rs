@@ -32,6 +32,8 @@ pub(crate) struct Tracker {
     artifacts: Arc<dyn ArtifactStore>,
     handle: Handle,
     user: String,
+    /// `mlflow.source.name` of the runs it starts.
+    source: &'static str,
 }
 
 impl Tracker {
@@ -42,11 +44,17 @@ impl Tracker {
         handle: Handle,
     ) -> anyhow::Result<Tracker> {
         if handle.runtime_flavor() != RuntimeFlavor::MultiThread {
-            bail!("the quickstart needs a multi-thread tokio runtime to drive the store while it trains");
+            bail!("lathe needs a multi-thread tokio runtime to drive the store while it trains");
         }
         let user =
             std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "lathe".into());
-        Ok(Tracker { store, artifacts, handle, user })
+        Ok(Tracker { store, artifacts, handle, user, source: "lathe quickstart" })
+    }
+
+    /// The same tracker, naming `source` as the runs' `mlflow.source.name`.
+    pub(crate) fn with_source(mut self, source: &'static str) -> Tracker {
+        self.source = source;
+        self
     }
 
     /// Runs one store future to completion from the (blocking) pipeline thread.
@@ -89,9 +97,9 @@ impl Tracker {
         name: &str,
         mut tags: Vec<Tag>,
     ) -> anyhow::Result<StoreRecorder<'_>> {
-        // A caller may name its own source (`lathe llm finetune`).
+        // A caller may name its own source in `tags` (`lathe llm finetune`).
         if !tags.iter().any(|t| t.key == "mlflow.source.name") {
-            tags.push(Tag::new("mlflow.source.name", "lathe quickstart"));
+            tags.push(Tag::new("mlflow.source.name", self.source));
         }
         tags.extend([
             Tag::new("mlflow.source.type", "LOCAL"),
@@ -112,8 +120,9 @@ impl Tracker {
             // Mark it failed rather than leave a run that claims to be running.
             let _ = self.block(self.store.update_run(&run.info.run_id, failed()));
             bail!(
-                "run '{name}' would store artifacts at {uri}; the quickstart writes only under \
-                 mlflow-artifacts:/ (its own artifacts directory)"
+                "run '{name}' would store artifacts at {uri}; {} writes only under \
+                 mlflow-artifacts:/ (its artifacts directory)",
+                self.source
             );
         };
         Ok(StoreRecorder {
