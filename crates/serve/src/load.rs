@@ -2,14 +2,15 @@
 //! `models:/NAME@ALIAS` → version → its source (`runs:/RUN/PATH`, a logged
 //! model `models:/m-…`, or `mlflow-artifacts:/…`) → the model directory →
 //! `MLmodel` (flavors and signature) and the flavor's data: `model.json`
-//! for lathe's own models, LightGBM's text (`model.lgb`) for the
+//! for lathe's binary models, the fitted pipeline of `lathe train`
+//! (`lathe_tabular`: preprocessing, metadata, trees or weights), LightGBM's text (`model.lgb`) for the
 //! `lightgbm` flavor, XGBoost's JSON for the `xgboost` flavor.
 
 use std::sync::Arc;
 
 use lathe_core::{ModelUri, ModelVersion};
 use lathe_store::{ArtifactStore, Store};
-use lathe_train::{xgboost::XgbModel, Model, TreeEnsemble};
+use lathe_train::{xgboost::XgbModel, FittedPipeline, Model, TreeEnsemble};
 use tokio::io::AsyncReadExt;
 
 use crate::{mlmodel::Mlmodel, Error, Result, Scorer, Signature};
@@ -87,6 +88,28 @@ pub async fn load(
             ));
         }
         (Scorer::Lathe(model), signature)
+    } else if let Some(tabular) = mlmodel.flavor(lathe_train::FLAVOR) {
+        let file = |key: &str, default: &'static str| {
+            tabular.get(key).cloned().unwrap_or_else(|| default.to_string())
+        };
+        let mut texts = Vec::with_capacity(3);
+        for name in [
+            file("preprocess", lathe_train::PREPROCESS_FILE),
+            file("meta", lathe_train::META_FILE),
+            file("data", lathe_train::TREES_FILE),
+        ] {
+            let bytes = read(artifacts, &format!("{dir}/{name}")).await.map_err(store_err)?;
+            texts.push(text(bytes, &name)?);
+        }
+        let pipeline = FittedPipeline::from_files(&texts[0], &texts[1], &texts[2], None, None)
+            .map_err(|e| invalid(e.to_string()))?;
+        let signature = match declared {
+            Some(signature) => signature,
+            None => {
+                Signature::from_colspec_json(&pipeline.signature_inputs_json()).map_err(invalid)?
+            }
+        };
+        (Scorer::Tabular(Box::new(pipeline)), signature)
     } else if let Some(lgb) = mlmodel.flavor("lightgbm") {
         let file = lgb.get("data").map_or("model.lgb", String::as_str);
         let class = lgb.get("model_class").map_or("lightgbm.basic.Booster", String::as_str);
@@ -124,7 +147,7 @@ pub async fn load(
         (Scorer::Xgboost { model, order }, signature)
     } else {
         return Err(invalid(format!(
-            "no flavor lathe can serve (it has: {}; lathe serves lathe, lightgbm and xgboost models)",
+            "no flavor lathe can serve (it has: {}; lathe serves lathe, lathe_tabular, lightgbm and xgboost models)",
             mlmodel.flavor_names()
         )));
     };

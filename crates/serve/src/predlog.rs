@@ -21,7 +21,7 @@ use std::{
 
 use lathe_store::{PredictionRecord, Store};
 
-use crate::{scorer::Output, LoadedModel};
+use crate::{routes::Inputs, scorer::Output, LoadedModel};
 use tokio::{
     sync::{mpsc, oneshot, Notify},
     task::JoinHandle,
@@ -264,7 +264,7 @@ impl Logging {
         &self,
         model: &LoadedModel,
         id: &str,
-        rows: &[Vec<f64>],
+        inputs: &Inputs,
         outputs: &[Output],
         elapsed: Duration,
     ) {
@@ -272,14 +272,21 @@ impl Logging {
         let timestamp = lathe_core::now_millis();
         let latency_us = i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX);
         let classes = model.scorer.classes();
-        for (i, (row, output)) in rows.iter().zip(outputs).enumerate() {
-            let inputs: serde_json::Map<String, serde_json::Value> = model
-                .signature
-                .columns
-                .iter()
-                .zip(row)
-                .map(|(c, v)| (c.name.clone(), number(*v)))
-                .collect();
+        let n = outputs.len();
+        for (i, output) in outputs.iter().enumerate() {
+            let inputs: serde_json::Map<String, serde_json::Value> = match inputs {
+                Inputs::Rows(rows) => match rows.get(i) {
+                    Some(row) => model
+                        .signature
+                        .columns
+                        .iter()
+                        .zip(row)
+                        .map(|(c, v)| (c.name.clone(), number(*v)))
+                        .collect(),
+                    None => serde_json::Map::new(),
+                },
+                Inputs::Records(records) => records.get(i).cloned().unwrap_or_default(),
+            };
             let outputs = match output {
                 Output::Probability(p) => {
                     let (negative, positive) = match classes.as_slice() {
@@ -307,7 +314,7 @@ impl Logging {
                 Output::Value(v) => serde_json::json!({ "prediction": number(*v) }),
             };
             log.record(PredictionRecord {
-                prediction_id: if rows.len() == 1 { id.to_string() } else { format!("{id}:{i}") },
+                prediction_id: if n == 1 { id.to_string() } else { format!("{id}:{i}") },
                 model_name: model.name.clone(),
                 model_version: model.version,
                 timestamp,

@@ -165,8 +165,17 @@ fn body_error(rejection: &BytesRejection) -> ApiError {
     }
 }
 
-/// The rows a model read (in its signature's order) and its output for each.
-type Scored = (Vec<Vec<f64>>, Vec<Output>);
+/// What a model read for each row of a request.
+#[derive(Debug)]
+pub(crate) enum Inputs {
+    /// Numbers in the signature's order.
+    Rows(Vec<Vec<f64>>),
+    /// JSON records (models that preprocess their own inputs).
+    Records(Vec<serde_json::Map<String, Value>>),
+}
+
+/// What the model read and its output for each row.
+type Scored = (Inputs, Vec<Output>);
 
 /// Reads a request body as a frame, before any model is involved.
 fn read_frame(
@@ -187,6 +196,31 @@ fn read_frame(
 /// Checks `frame` against `model`'s signature and scores every row: the
 /// rows as the model read them, and its output for each.
 fn score(model: &LoadedModel, frame: &Frame) -> Result<Scored, ApiError> {
+    let refused = |problems| ApiError {
+        status: StatusCode::BAD_REQUEST,
+        code: "INVALID_PARAMETER_VALUE",
+        message: format!(
+            "the input does not match the signature of {} version {}",
+            model.name, model.version
+        ),
+        problems,
+    };
+    if model.scorer.takes_records() {
+        let records = model.signature.records(frame).map_err(refused)?;
+        let mut outputs = Vec::with_capacity(records.len());
+        let mut problems = Vec::new();
+        for (r, record) in records.iter().enumerate() {
+            match model.scorer.score_record(record) {
+                Ok(output) => outputs.push(output),
+                Err(e) if problems.len() < 100 => problems.push(format!("row {r}: {e}")),
+                Err(_) => {}
+            }
+        }
+        if !problems.is_empty() {
+            return Err(refused(problems));
+        }
+        return Ok((Inputs::Records(records), outputs));
+    }
     let rows = model.signature.check(frame).map_err(|problems| ApiError {
         status: StatusCode::BAD_REQUEST,
         code: "INVALID_PARAMETER_VALUE",
@@ -204,7 +238,7 @@ fn score(model: &LoadedModel, frame: &Frame) -> Result<Scored, ApiError> {
             tracing::error!("model {} version {} failed: {e}", model.name, model.version);
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "the model failed")
         })?;
-    Ok((rows, outputs))
+    Ok((Inputs::Rows(rows), outputs))
 }
 
 /// Scores a request with whoever the traffic policy picks, and hands a

@@ -2,7 +2,9 @@
 //! and boosters trained elsewhere and logged with MLflow (LightGBM's text
 //! format, XGBoost's JSON format), all evaluated in Rust.
 
-use lathe_train::{xgboost::Objective, xgboost::XgbModel, Link, Model, TreeEnsemble};
+use lathe_train::{
+    xgboost::Objective, xgboost::XgbModel, FittedPipeline, Link, Model, Prediction, TreeEnsemble,
+};
 
 /// One row's answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +23,9 @@ pub enum Output {
 pub enum Scorer {
     /// lathe's binary classifier (`model.json`).
     Lathe(Model),
+    /// A model trained by `lathe train`: its fitted preprocessing and
+    /// learner, scoring JSON records (categorical and text columns too).
+    Tabular(Box<FittedPipeline>),
     /// A LightGBM booster; `order[i]` is the signature column of the model's feature `i`.
     LightGbm {
         /// The trees.
@@ -42,6 +47,7 @@ impl Scorer {
     pub fn kind(&self) -> &'static str {
         match self {
             Scorer::Lathe(model) => model.kind(),
+            Scorer::Tabular(_) => "lathe_tabular",
             Scorer::LightGbm { .. } => "lightgbm",
             Scorer::Xgboost { .. } => "xgboost",
         }
@@ -53,6 +59,7 @@ impl Scorer {
             Scorer::Lathe(model) => {
                 vec![model.label.negative_class.clone(), model.label.positive_class.clone()]
             }
+            Scorer::Tabular(pipeline) => pipeline.model().classes().to_vec(),
             Scorer::LightGbm { trees, .. } => match trees.link() {
                 Link::Sigmoid(_) => vec!["0".into(), "1".into()],
                 Link::Softmax => (0..trees.outputs()).map(|c| c.to_string()).collect(),
@@ -66,9 +73,33 @@ impl Scorer {
         }
     }
 
-    /// Scores one row.
+    /// Scores one JSON record (a [`Scorer::Tabular`] model's input).
+    pub fn score_record(
+        &self,
+        record: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Output, String> {
+        let Scorer::Tabular(pipeline) = self else {
+            return Err("this model scores numeric rows, not records".into());
+        };
+        match pipeline.predict_row(record).map_err(|e| e.to_string())? {
+            Prediction::Value(v) => Ok(Output::Value(v)),
+            Prediction::Class { probabilities, .. } => Ok(match probabilities.as_slice() {
+                [_, positive] => Output::Probability(*positive),
+                _ => Output::Probabilities(probabilities),
+            }),
+        }
+    }
+
+    /// Whether the model takes JSON records ([`Scorer::score_record`])
+    /// rather than numeric rows ([`Scorer::score`]).
+    pub fn takes_records(&self) -> bool {
+        matches!(self, Scorer::Tabular(_))
+    }
+
+    /// Scores one numeric row.
     pub fn score(&self, row: &[f64]) -> Result<Output, String> {
         match self {
+            Scorer::Tabular(_) => Err("this model scores records, not numeric rows".into()),
             Scorer::Lathe(model) => {
                 model.predict_proba_row(row).map(Output::Probability).map_err(|e| e.to_string())
             }

@@ -119,6 +119,57 @@ impl Signature {
     }
 }
 
+impl Signature {
+    /// The request's rows as JSON records keyed by the schema's column names,
+    /// for models that type-check their own inputs (categorical and text
+    /// columns included). Missing required columns, unknown columns and
+    /// ragged rows are listed here; a cell of the wrong type is the model's
+    /// to name.
+    pub(crate) fn records(
+        &self,
+        frame: &Frame,
+    ) -> Result<Vec<serde_json::Map<String, Value>>, Vec<String>> {
+        let mut problems = Problems::default();
+        if frame.rows.is_empty() {
+            problems.push("the request has no rows".into());
+            return Err(problems.finish());
+        }
+        let names: Vec<String> = match &frame.columns {
+            Some(names) => {
+                for spec in &self.columns {
+                    if spec.required && !names.contains(&spec.name) {
+                        problems.push(format!("missing column '{}'", shorten(&spec.name)));
+                    }
+                }
+                for name in names {
+                    if !self.columns.iter().any(|c| c.name == *name) {
+                        problems.push(format!("unknown column '{}'", shorten(name)));
+                    }
+                }
+                names.clone()
+            }
+            None => self.columns.iter().map(|c| c.name.clone()).collect(),
+        };
+        let mut records = Vec::with_capacity(frame.rows.len());
+        for (r, values) in frame.rows.iter().enumerate() {
+            if values.len() != names.len() {
+                problems.push(format!(
+                    "row {r}: {} values, expected {}",
+                    values.len(),
+                    names.len()
+                ));
+                continue;
+            }
+            records.push(names.iter().cloned().zip(values.iter().cloned()).collect());
+        }
+        if problems.is_empty() {
+            Ok(records)
+        } else {
+            Err(problems.finish())
+        }
+    }
+}
+
 /// A value as the model's input, or the name of what was found instead.
 fn number(value: &Value, ty: &str) -> Result<f64, &'static str> {
     let numeric = matches!(ty, "double" | "float" | "long" | "integer");

@@ -16,7 +16,7 @@ use std::{
 use super::harness::{http, lathe};
 
 /// The child, killed on drop (also when an assertion fails).
-struct Serving(Child);
+pub(crate) struct Serving(Child);
 
 impl Drop for Serving {
     fn drop(&mut self) {
@@ -26,7 +26,11 @@ impl Drop for Serving {
 }
 
 /// One request with `Connection: close`; status, the whole head, and the body.
-fn request(addr: SocketAddr, path: &str, body: &str) -> std::io::Result<(u16, String, String)> {
+pub(crate) fn request(
+    addr: SocketAddr,
+    path: &str,
+    body: &str,
+) -> std::io::Result<(u16, String, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let method = if body.is_empty() { "GET" } else { "POST" };
@@ -120,9 +124,19 @@ fn run_lathe(args: &[&str]) -> String {
 /// Starts `lathe serve models:/breast-cancer@champion` on `dir`'s store with
 /// `extra` flags and waits until it is ready.
 fn start_serving(dir: &Path, extra: &[&str]) -> (Serving, SocketAddr) {
+    start_serving_model(dir, "models:/breast-cancer@champion", extra)
+}
+
+/// Starts `lathe serve MODEL` on the store in `dir` (`lathe.db`,
+/// `artifacts/`) with `extra` flags and waits until it is ready.
+pub(crate) fn start_serving_model(
+    dir: &Path,
+    model: &str,
+    extra: &[&str],
+) -> (Serving, SocketAddr) {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = lathe()
-        .args(["serve", "models:/breast-cancer@champion", "--port", &port.to_string()])
+        .args(["serve", model, "--port", &port.to_string()])
         .arg("--tracking-uri")
         .arg(format!("sqlite:///{}", dir.join("lathe.db").display()))
         .arg("--artifacts-destination")

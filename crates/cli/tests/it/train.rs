@@ -323,3 +323,47 @@ fn search(root: &Path, name: &str) -> Option<PathBuf> {
     }
     None
 }
+
+#[test]
+fn a_trained_model_with_categories_is_served_from_the_registry() {
+    let ws = Workspace::new();
+    train(&ws, "penguins.csv", "species", &["--register", "penguins"]);
+    let (_serving, addr) =
+        super::serve::start_serving_model(ws.dir.path(), "models:/penguins/1", &[]);
+    // A category never seen in training (Atlantis) and a missing value are scored.
+    let body = r#"{"dataframe_records": [
+        {"island": "Biscoe", "bill_length_mm": 47.5, "bill_depth_mm": 15.0, "flipper_length_mm": 218,
+         "body_mass_g": 4950, "sex": "female", "year": 2009},
+        {"island": "Atlantis", "bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 181,
+         "body_mass_g": null, "sex": "male", "year": 2007}]}"#;
+    let (status, _, text) = super::serve::request(addr, "/invocations", body).unwrap();
+    assert_eq!(status, 200, "{text}");
+    let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let rows = answer["predictions"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for row in rows {
+        let p: Vec<f64> = row.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        assert_eq!(p.len(), 3, "one probability per species: {text}");
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{text}");
+    }
+    assert!(rows[0][2].as_f64().unwrap() > 0.5, "the Biscoe row is a Gentoo: {text}");
+    let records = r#"[{"island": "Dream", "bill_length_mm": 49.0, "bill_depth_mm": 18.5,
+        "flipper_length_mm": 195, "body_mass_g": 3800, "sex": "male", "year": 2008}]"#;
+    let (status, _, text) =
+        super::serve::request(addr, "/v1/models/penguins/predict", records).unwrap();
+    assert_eq!(status, 200, "{text}");
+    let label = serde_json::from_str::<serde_json::Value>(&text).unwrap()["predictions"][0].clone();
+    assert!(["Adelie", "Chinstrap", "Gentoo"].contains(&label.as_str().unwrap()), "{text}");
+    // A word where a number belongs is refused, naming the column; a missing column too.
+    let bad = r#"[{"island": "Dream", "bill_length_mm": "long", "bill_depth_mm": 18.5,
+        "flipper_length_mm": 195, "body_mass_g": 3800, "sex": "male", "year": 2008}]"#;
+    let (status, _, text) =
+        super::serve::request(addr, "/v1/models/penguins/predict", bad).unwrap();
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("bill_length_mm"), "{text}");
+    let (status, _, text) =
+        super::serve::request(addr, "/v1/models/penguins/predict", r#"[{"island": "Dream"}]"#)
+            .unwrap();
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("missing column"), "{text}");
+}
