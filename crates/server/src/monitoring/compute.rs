@@ -59,9 +59,24 @@ pub(crate) fn window(
         labeled_rows: labeled as i64,
         status: if enough { "ok" } else { "insufficient_data" }.into(),
         drift: drift.to_string(),
-        performance: performance(&scored, settings.min_rows).to_string(),
+        performance: with_latency(performance(&scored, settings.min_rows), rows).to_string(),
         computed_at: now,
     }
+}
+
+/// Adds the window's serving latency (p50, p99, max, in ms, nearest rank)
+/// to its performance, for `latency_p99_above`.
+fn with_latency(mut performance: Value, rows: &[LoggedPrediction]) -> Value {
+    let mut us: Vec<i64> = rows.iter().map(|r| r.record.latency_us).collect();
+    if us.is_empty() {
+        return performance;
+    }
+    us.sort_unstable();
+    let rank = |q: f64| us[((q * us.len() as f64).ceil() as usize).clamp(1, us.len()) - 1];
+    let ms = |v: i64| v as f64 / 1000.0;
+    performance["latency_ms"] =
+        json!({ "p50": ms(rank(0.5)), "p99": ms(rank(0.99)), "max": ms(us[us.len() - 1]) });
+    performance
 }
 
 /// What a row contributes to performance.
@@ -155,4 +170,34 @@ fn performance(scored: &[Scored], min_rows: i64) -> Value {
         Err(e) => out["note"] = json!(e.to_string()),
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use lathe_store::PredictionRecord;
+
+    use super::*;
+
+    #[test]
+    fn a_window_reports_its_serving_latency_by_nearest_rank() {
+        let rows: Vec<LoggedPrediction> = (1..=200)
+            .map(|i| LoggedPrediction {
+                seq: i,
+                record: PredictionRecord {
+                    prediction_id: format!("p{i}"),
+                    model_name: "m".into(),
+                    model_version: 1,
+                    timestamp: i,
+                    inputs: "{}".into(),
+                    outputs: "{}".into(),
+                    latency_us: (201 - i) * 1000,
+                },
+                label: None,
+                label_received_at: None,
+            })
+            .collect();
+        let out = with_latency(json!({}), &rows);
+        assert_eq!(out["latency_ms"], json!({ "p50": 100.0, "p99": 198.0, "max": 200.0 }));
+        assert_eq!(with_latency(json!({}), &[]), json!({}));
+    }
 }

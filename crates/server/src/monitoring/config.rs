@@ -9,7 +9,7 @@
 //!
 //! [[alerts]]
 //! rule = "feature_drift(age)"  # dataset_drift, prediction_drift, feature_drift(NAME),
-//! model = "churn"              # metric_below(METRIC, VALUE), prediction_log_drops_above(N)
+//! model = "churn"              # metric_below(METRIC, VALUE), latency_p99_above(5ms), prediction_log_drops_above(N)
 //!
 //! [webhooks]
 //! urls = ["https://hooks.example.com/lathe"]
@@ -64,6 +64,8 @@ pub enum Condition {
     MetricBelow(String, f64),
     /// The serve replicas' prediction-log drops exceed `n`.
     DropsAbove(u64),
+    /// The latest window's 99th-percentile serving latency is above this many milliseconds.
+    LatencyP99Above(f64),
 }
 
 impl FromStr for Condition {
@@ -93,11 +95,25 @@ impl FromStr for Condition {
                 let v: f64 = value.parse().map_err(|_| bad("the value must be a number"))?;
                 Ok(Condition::MetricBelow((*metric).to_string(), v))
             }
+            ("latency_p99_above", [limit]) => {
+                let ms = match limit.strip_suffix("ms") {
+                    Some(ms) => ms.trim().parse::<f64>().ok(),
+                    None => limit
+                        .strip_suffix('s')
+                        .and_then(|s| s.trim().parse::<f64>().ok())
+                        .map(|s| s * 1000.0),
+                };
+                match ms {
+                    Some(ms) if ms.is_finite() && ms > 0.0 => Ok(Condition::LatencyP99Above(ms)),
+                    _ => Err(bad("expected a duration such as 5ms or 0.5s")),
+                }
+            }
             ("prediction_log_drops_above", [n]) => {
                 Ok(Condition::DropsAbove(n.parse().map_err(|_| bad("expected a whole number"))?))
             }
             _ => Err(bad("expected dataset_drift, prediction_drift, feature_drift(NAME), \
-                 metric_below(METRIC, VALUE) or prediction_log_drops_above(N)")),
+                 metric_below(METRIC, VALUE), latency_p99_above(DURATION) or \
+                 prediction_log_drops_above(N)")),
         }
     }
 }
@@ -195,6 +211,14 @@ mod tests {
             Condition::MetricBelow("f1".into(), 0.8)
         );
         assert_eq!(
+            "latency_p99_above(5ms)".parse::<Condition>().unwrap(),
+            Condition::LatencyP99Above(5.0)
+        );
+        assert_eq!(
+            "latency_p99_above(0.25s)".parse::<Condition>().unwrap(),
+            Condition::LatencyP99Above(250.0)
+        );
+        assert_eq!(
             "prediction_log_drops_above(0)".parse::<Condition>().unwrap(),
             Condition::DropsAbove(0)
         );
@@ -202,6 +226,8 @@ mod tests {
             ("feature_drift()", "expected"),
             ("metric_below(mse, 1)", "metric must be"),
             ("metric_below(f1, x)", "must be a number"),
+            ("latency_p99_above(fast)", "a duration such as 5ms"),
+            ("latency_p99_above(-1ms)", "a duration such as 5ms"),
             ("dataset_drift(", "missing ')'"),
             ("latency", "expected"),
         ] {
