@@ -22,9 +22,9 @@ pub(crate) struct Args {
     /// The column to predict.
     #[arg(long, value_name = "COL")]
     pub(crate) target: String,
-    /// The learner: gbm (gradient-boosted trees), forest (random forest) or
-    /// auto (gbm for now).
-    #[arg(long, default_value = "auto", value_parser = ["gbm", "forest", "auto"])]
+    /// The learner: gbm (gradient-boosted trees), forest (random forest),
+    /// linear (ridge / logistic regression with L1/L2) or auto (gbm for now).
+    #[arg(long, default_value = "auto", value_parser = ["gbm", "forest", "linear", "auto"])]
     pub(crate) model: String,
     /// Learner hyperparameters as KEY=VALUE (e.g. num_leaves=15 learning_rate=0.05).
     #[arg(long, num_args = 1.., value_name = "KEY=VALUE")]

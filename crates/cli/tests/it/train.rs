@@ -367,3 +367,31 @@ fn a_trained_model_with_categories_is_served_from_the_registry() {
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("missing column"), "{text}");
 }
+
+#[test]
+fn a_linear_model_is_trained_saved_as_weights_and_predicts() {
+    let ws = Workspace::new();
+    let run_id = train(&ws, "breast_cancer_wisconsin.csv", "diagnosis", &["--model", "linear"]);
+    let model_dir = find_dir(&ws.artifacts(), &run_id).join("artifacts/model");
+    assert!(model_dir.join("linear.json").is_file(), "a linear model keeps its weights");
+    assert!(!model_dir.join("model.txt").exists());
+    let mlmodel = std::fs::read_to_string(model_dir.join("MLmodel")).unwrap();
+    assert!(
+        mlmodel.contains("data: linear.json") && mlmodel.contains("learner: linear"),
+        "{mlmodel}"
+    );
+    let out_csv = ws.dir.path().join("scored.csv");
+    let out = ws.run(&[
+        "predict",
+        "--model",
+        &format!("runs:/{run_id}/model"),
+        "--data",
+        table("breast_cancer_wisconsin.csv").to_str().unwrap(),
+        "--out",
+        out_csv.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let scored = std::fs::read_to_string(&out_csv).unwrap();
+    assert_eq!(scored.lines().count(), 570, "a header and one line per row");
+    assert!(scored.lines().next().unwrap().contains("proba_malignant"));
+}
