@@ -14,6 +14,9 @@
 #   BENTO_VENV    venv with bentoml lightgbm scikit-learn pandas (default ~/.cache/lathe/bench/venv-bento, made if absent; SKIP_BENTO=1 to skip)
 #   OUT           results folder (default bench/serving/results/<date>)
 #   REPS=2 CONCURRENCY="1 8 64" DURATION=10s WARMUP=2s THREADS=2   (see bench_wrk.sh)
+# lathe runs twice: as `lathe serve` starts by default (every prediction
+# logged to the store for monitoring) and with --no-prediction-log, since the
+# anchors log nothing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -26,7 +29,7 @@ BARE_BIN=${BARE_BIN:-$repo/target/release/examples/bare_http}
 OUT=$(mkdir -p "${OUT:-$here/results/$(date -u +%F)}" && cd "${OUT:-$here/results/$(date -u +%F)}" && pwd)
 WORK=$(mktemp -d)
 export REPS=${REPS:-2} CONCURRENCY=${CONCURRENCY:-"1 8 64"} DURATION=${DURATION:-10s} WARMUP=${WARMUP:-2s} THREADS=${THREADS:-2}
-P_MLFLOW=5057 P_BENTO=5058 P_TRACK=5059 P_LATHE=5061 P_BARE=5060
+P_MLFLOW=5057 P_BENTO=5058 P_TRACK=5059 P_LATHE=5061 P_BARE=5060 P_NOLOG=5062
 
 [ -x "$MLFLOW_VENV/bin/python" ] || { python3 -m venv "$MLFLOW_VENV"; "$MLFLOW_VENV/bin/pip" install -q mlflow==3.17.2 scikit-learn lightgbm pandas; }
 if [ -z "${SKIP_BENTO:-}" ] && [ ! -x "$BENTO_VENV/bin/bentoml" ]; then
@@ -68,7 +71,7 @@ if [ -z "${SKIP_BENTO:-}" ]; then
     '$BENTO_VENV/bin/bentoml' serve bento_service:LgbmClassifier --host 127.0.0.1 --port $P_BENTO"
   PIDS[bento]=$PID; URLS[bento]="http://127.0.0.1:$P_BENTO/invocations"
   wait_ok "http://127.0.0.1:$P_BENTO/readyz"
-  BODY1[bento]="$WORK/bento_row1.json"; BODY100[bento]="$WORK/bento_rows100.json"
+  BODY1[bento]="$WORK/row1.json"; BODY100[bento]="$WORK/rows100.json"
 fi
 start tracking "$WORK/lathe-server.log" "$LATHE_BIN" server --backend-store-uri "sqlite:///$WORK/lathe.db" \
   --artifacts-destination "$WORK/lathe-artifacts" --port $P_TRACK
@@ -79,11 +82,17 @@ start lathe "$WORK/lathe-serve.log" "$LATHE_BIN" serve "$MODEL" --tracking-uri "
 PIDS[lathe]=$PID; URLS[lathe]="http://127.0.0.1:$P_LATHE/invocations"
 wait_ok "http://127.0.0.1:$P_LATHE/ready"
 BODY1[lathe]="$WORK/row1.json"; BODY100[lathe]="$WORK/rows100.json"
+# The same server without its prediction log (the anchors keep none).
+start lathe-nolog "$WORK/lathe-nolog.log" "$LATHE_BIN" serve "$MODEL" --tracking-uri "sqlite:///$WORK/lathe.db" \
+  --artifacts-destination "$WORK/lathe-artifacts" --port $P_NOLOG --poll-interval 0 --no-prediction-log
+PIDS[lathe-nolog]=$PID; URLS[lathe-nolog]="http://127.0.0.1:$P_NOLOG/invocations"
+wait_ok "http://127.0.0.1:$P_NOLOG/ready"
+BODY1[lathe-nolog]="$WORK/row1.json"; BODY100[lathe-nolog]="$WORK/rows100.json"
 start bare "$WORK/bare.log" "$BARE_BIN" "127.0.0.1:$P_BARE"
 PIDS[bare]=$PID; URLS[bare]="http://127.0.0.1:$P_BARE/invocations"
 sleep 0.5
 BODY1[bare]="$WORK/row1.json"; BODY100[bare]="$WORK/rows100.json"
-servers=(lathe bare mlflow); [ -z "${SKIP_BENTO:-}" ] && servers+=(bento)
+servers=(lathe lathe-nolog bare mlflow); [ -z "${SKIP_BENTO:-}" ] && servers+=(bento)
 
 # 3. the same predictions: lathe's probabilities equal LightGBM's (MLflow's
 #    pyfunc answers labels for this sklearn-API model: compared after 0.5).
@@ -115,9 +124,9 @@ for rep in $(seq 1 "$REPS"); do
   done
 done
 
-# 5. bad input (the ceiling has no schema: skipped)
+# 5. bad input (the ceiling has no schema, and lathe-nolog is lathe: skipped)
 for s in "${servers[@]}"; do
-  [ "$s" = bare ] && continue
+  [ "$s" = bare ] || [ "$s" = lathe-nolog ] && continue
   "$MLFLOW_VENV/bin/python" "$shared/bad_input.py" "$s" "${URLS[$s]}" "${BODY1[$s]}" --pid "${PIDS[$s]}" --out "$OUT/bad_input_$s.json" >/dev/null
 done
 echo "{\"loadavg_end\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >"$OUT/meta_end.json"
