@@ -38,6 +38,8 @@ enum Command {
     Models(commands::models::Command),
     /// Move a model's alias (default champion) back to its previous version.
     Rollback(commands::models::RollbackArgs),
+    /// Run a lathe.toml pipeline: the steps whose inputs changed (cached otherwise).
+    Run(commands::run::Args),
     /// Train a model on a table: a tracked run with metrics, report and model (gbm, forest).
     Train(commands::train::Args),
     /// Score a table with a trained model, to CSV or Parquet.
@@ -87,6 +89,7 @@ fn main() -> std::process::ExitCode {
             Command::Data(cmd) => commands::data::run(cmd).await,
             Command::Llm(cmd) => commands::llm::run(cmd).await,
             Command::Train(args) => commands::train::run(args).await,
+            Command::Run(args) => commands::run::run(args).await,
             Command::Predict(args) => commands::predict::run(args).await,
             Command::Eval(args) => commands::eval::run(args).await,
         }

@@ -42,6 +42,17 @@ pub(crate) struct RawFile {
     pub(crate) data: BTreeMap<String, Spanned<DataSource>>,
     #[serde(default)]
     pub(crate) steps: BTreeMap<String, Spanned<StepConfig>>,
+    /// What `lathe server --config` reads (windows, alert rules and what
+    /// they trigger, webhooks); checked there, carried here so one file
+    /// declares the whole loop.
+    #[serde(default, rename = "monitoring")]
+    pub(crate) _monitoring: Option<toml::Value>,
+    /// See `monitoring`.
+    #[serde(default, rename = "alerts")]
+    pub(crate) _alerts: Option<toml::Value>,
+    /// See `monitoring`.
+    #[serde(default, rename = "webhooks")]
+    pub(crate) _webhooks: Option<toml::Value>,
 }
 
 /// `[project]`.
@@ -107,10 +118,10 @@ impl StepKind {
         match self {
             StepKind::Profile => (&["data"], &["data"]),
             StepKind::Split => (&["data", "strategy", "test_size", "by", "seed"], &["data"]),
-            StepKind::Train => (&["learner", "params", "seed"], &["learner"]),
+            StepKind::Train => (&["learner", "params", "seed", "search", "space"], &["learner"]),
             StepKind::Evaluate => (&["metric", "slices"], &["metric"]),
             StepKind::Register => (&["model"], &["model"]),
-            StepKind::Promote => (&["alias", "margin", "canary"], &[]),
+            StepKind::Promote => (&["alias", "margin", "metric"], &[]),
         }
     }
 }
@@ -145,7 +156,16 @@ pub struct StepConfig {
     /// Learner hyperparameters (train).
     #[serde(default)]
     pub params: BTreeMap<String, toml::Value>,
-    /// The metric candidates are ranked by, e.g. `roc_auc` (evaluate).
+    /// Hyperparameter search: `strategy` (`grid`, `random`, `halving`),
+    /// `trials`, `metric`, … (train; needs `space`).
+    #[serde(default)]
+    pub search: BTreeMap<String, toml::Value>,
+    /// The searched hyperparameters: a list of choices, or
+    /// `{ low, high, log, int }` (train, with `search`).
+    #[serde(default)]
+    pub space: BTreeMap<String, toml::Value>,
+    /// The metric candidates are ranked by, e.g. `roc_auc` (evaluate), or
+    /// the gate compares (promote; default: the evaluate step's).
     pub metric: Option<String>,
     /// Columns to report per-slice metrics for (evaluate).
     #[serde(default)]
@@ -156,8 +176,6 @@ pub struct StepConfig {
     pub alias: Option<String>,
     /// How much better the challenger must be (promote).
     pub margin: Option<f64>,
-    /// Share of traffic sent to the challenger before promotion (promote).
-    pub canary: Option<f64>,
 }
 
 impl StepConfig {
@@ -176,12 +194,13 @@ impl StepConfig {
         add(self.seed.is_some(), "seed");
         add(self.learner.is_some(), "learner");
         add(!self.params.is_empty(), "params");
+        add(!self.search.is_empty(), "search");
+        add(!self.space.is_empty(), "space");
         add(self.metric.is_some(), "metric");
         add(!self.slices.is_empty(), "slices");
         add(self.model.is_some(), "model");
         add(self.alias.is_some(), "alias");
         add(self.margin.is_some(), "margin");
-        add(self.canary.is_some(), "canary");
         keys
     }
 
@@ -198,6 +217,11 @@ impl StepConfig {
         }
         if let Some(missing) = required.iter().find(|k| !set.contains(k)) {
             return Err(format!("`{}` steps need `{missing}`", self.kind));
+        }
+        if set.contains(&"search") != set.contains(&"space") {
+            return Err(
+                "`search` and `space` go together: the strategy and what it searches".into()
+            );
         }
         Ok(())
     }

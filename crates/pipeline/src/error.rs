@@ -69,12 +69,14 @@ pub enum Error {
         message: String,
     },
     /// A step's executor failed: the pipeline stops there; the steps before it stay cached.
-    #[error("step `{step}` failed: {source}")]
+    // `cause` is shown in the message and deliberately not a `#[source]`,
+    // so that error chains do not print it twice.
+    #[error("step `{step}` failed: {cause}")]
     StepFailed {
         /// The step that failed.
         step: String,
         /// Why.
-        source: Box<dyn std::error::Error + Send + Sync>,
+        cause: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 

@@ -159,7 +159,7 @@ fn execute<E: StepExecutor>(
         Ok(outcome) => outcome,
         Err(e) => {
             cache.discard(&staging);
-            return Err(Error::StepFailed { step: planned.name.clone(), source: Box::new(e) });
+            return Err(Error::StepFailed { step: planned.name.clone(), cause: Box::new(e) });
         }
     };
     let manifest = Manifest {

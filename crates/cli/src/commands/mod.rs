@@ -11,6 +11,7 @@ pub(crate) mod models;
 pub(crate) mod monitor;
 pub(crate) mod predict;
 pub(crate) mod quickstart;
+pub(crate) mod run;
 pub(crate) mod runs;
 pub(crate) mod serve;
 pub(crate) mod server;

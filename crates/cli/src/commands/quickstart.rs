@@ -5,9 +5,18 @@
 //! `artifacts/` laid out as `lathe server --artifacts-destination` expects,
 //! so the same directory can be served again later. Running it twice adds
 //! new runs and model versions; nothing is overwritten.
+//!
+//! Two examples: `adult-income` (default; `example.rs`, `lifecycle.rs`) is
+//! the closed loop on a `lathe.toml` project: pipeline, serving, drifted
+//! traffic, alert, retrain, gate. `breast-cancer` (`pipeline.rs`) is the
+//! tracked training lifecycle alone, on a small table: train, evaluate,
+//! register and gate in a few seconds.
 
+mod example;
+mod lifecycle;
 mod pipeline;
 pub(crate) mod progress;
+mod replay;
 pub(crate) mod tracker;
 
 use std::{
@@ -23,15 +32,31 @@ use lathe_store::{LocalArtifactStore, Store};
 use crate::{output, tracking_uri::ARTIFACT_ROOT};
 use pipeline::{Outcome, CHAMPION, EXPERIMENT, MODEL_NAME};
 
+/// The embedded examples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Example {
+    /// Census income (UCI Adult): the closed loop with drift, retrain and the gate.
+    AdultIncome,
+    /// Breast cancer diagnosis (UCI): train, evaluate, register, gate.
+    BreastCancer,
+}
+
 /// Where to keep the quickstart's store and how to serve it.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Directory for the tracking database (lathe.db) and artifacts (artifacts/); created if missing.
+    /// Directory for the project (lathe.toml, data/), the tracking database (lathe.db)
+    /// and artifacts (artifacts/); created if missing.
     #[arg(long, default_value = "./lathe-quickstart")]
     dir: PathBuf,
-    /// Port for the server started at the end.
+    /// Which embedded example to run.
+    #[arg(long, value_enum, default_value = "adult-income")]
+    example: Example,
+    /// Port for the tracking server and web UI started at the end.
     #[arg(long, default_value_t = 5000)]
     port: u16,
+    /// Port for `lathe serve` (the champion's predictions); 0 picks a free one.
+    #[arg(long, default_value_t = 8080)]
+    serve_port: u16,
     /// Address for the server; 127.0.0.1 so nothing is exposed unless asked.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
@@ -70,6 +95,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         Some(listener)
     };
 
+    if args.example == Example::AdultIncome {
+        return closed_loop(&args, &dir, store, artifacts, listener).await;
+    }
     let tracker =
         tracker::Tracker::new(store.clone(), artifacts.clone(), tokio::runtime::Handle::current())?;
     let outcome = tokio::task::spawn_blocking(move || pipeline::run(&tracker))
@@ -106,6 +134,106 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let app = lathe_server::app(state).merge(lathe_ui::router(store, artifacts));
     lathe_server::serve_router(listener, app, super::server::shutdown_signal()).await?;
     Ok(())
+}
+
+/// The adult-income example: the loop, its summary, then the server, the
+/// champion's endpoint and the monitoring job until Ctrl-C.
+async fn closed_loop(
+    args: &Args,
+    dir: &Path,
+    store: Arc<dyn Store>,
+    artifacts: Arc<LocalArtifactStore>,
+    listener: Option<tokio::net::TcpListener>,
+) -> anyhow::Result<()> {
+    let serve_addr: SocketAddr =
+        format!("{}:{}", args.host, if listener.is_some() { args.serve_port } else { 0 })
+            .parse()
+            .with_context(|| {
+            format!("invalid --host/--serve-port: {}:{}", args.host, args.serve_port)
+        })?;
+    let serve_listener = tokio::net::TcpListener::bind(serve_addr).await.with_context(|| {
+        format!("cannot listen on {serve_addr} (choose another --serve-port, or pass --no-serve)")
+    })?;
+    let started = std::time::Instant::now();
+    let artifacts: Arc<dyn lathe_store::ArtifactStore> = artifacts;
+    let (outcome, serving, config, file) =
+        lifecycle::run(dir, store.clone(), artifacts.clone(), serve_listener).await?;
+    let uri = format!("sqlite:///{}", dir.join("lathe.db").display());
+    loop_summary(&outcome, &uri, dir, started.elapsed())?;
+    let Some(listener) = listener else {
+        serving.stop().await;
+        return Ok(());
+    };
+    let shown = listener.local_addr()?;
+    output::line("")?;
+    output::line(&format!("lathe server on http://{shown} (Ctrl-C to stop); try:"))?;
+    output::line(&format!("  the web UI: http://{shown}/"))?;
+    output::line(&format!(
+        "  curl -s http://{}/v1/models/{}/predict -H 'content-type: application/json' -d '[{{\"age\": 52, \"workclass\": \"Private\", \"education\": \"Masters\", \"education_num\": 14, \"marital_status\": \"Married-civ-spouse\", \"occupation\": \"Exec-managerial\", \"relationship\": \"Husband\", \"race\": \"White\", \"sex\": \"Male\", \"capital_gain\": 0, \"capital_loss\": 0, \"hours_per_week\": 50, \"native_country\": \"United-States\", \"fnlwgt\": 200000}}]'",
+        serving.addr,
+        example::MODEL
+    ))?;
+    output::line(&format!(
+        "  cd {} && lathe run --dry-run --tracking-uri {}",
+        shell_word(&dir.display().to_string()),
+        shell_word(&uri)
+    ))?;
+    let job =
+        super::monitor::config::spawn_job(store.clone(), artifacts.clone(), config, Some(file));
+    let state = AppState { store: store.clone(), artifacts: artifacts.clone() };
+    let app = lathe_server::app(state).merge(lathe_ui::router(store, artifacts));
+    let served = lathe_server::serve_router(listener, app, super::server::shutdown_signal()).await;
+    job.abort();
+    serving.stop().await;
+    served?;
+    Ok(())
+}
+
+fn loop_summary(
+    o: &lifecycle::Outcome,
+    uri: &str,
+    dir: &Path,
+    took: std::time::Duration,
+) -> anyhow::Result<()> {
+    output::line("")?;
+    output::line("summary")?;
+    let gate = |r: &crate::commands::run::Report| {
+        r.of_kind("promote").map_or_else(|| "no gate".to_string(), |s| s.headline.clone())
+    };
+    output::line(&format!("  first pipeline run {}: {}", o.first.run_id, gate(&o.first)))?;
+    let drifted = o.windows.iter().filter(|w| w.drift.contains("\"dataset_drift\":true")).count();
+    output::line(&format!(
+        "  monitoring: {} windows, {drifted} with dataset drift",
+        o.windows.len()
+    ))?;
+    if o.alerts.is_empty() {
+        output::line("  no alert fired")?;
+    }
+    for rule in &o.alerts {
+        output::line(&format!("  alert: {rule} fired on {}", example::MODEL))?;
+    }
+    match &o.retrain {
+        Some((rows, report)) => {
+            output::line(&format!(
+                "  retrain pipeline run {} (+{rows} labelled production rows): {}",
+                report.run_id,
+                gate(report)
+            ))?;
+        }
+        None => output::line("  no retrain")?,
+    }
+    output::line(&format!(
+        "  champion: {} v{}{}",
+        example::MODEL,
+        o.champion,
+        o.served.map_or(String::new(), |v| format!(", served by lathe serve as v{v}"))
+    ))?;
+    output::line(&format!(
+        "  recorded in {uri} (experiment 'quickstart', id {}), artifacts in {}",
+        o.first.experiment_id,
+        dir.join("artifacts").display()
+    ))?;
+    output::line(&format!("  the whole loop took {:.1} s", took.as_secs_f64()))
 }
 
 fn summary(o: &Outcome, uri: &str, dir: &Path) -> anyhow::Result<()> {

@@ -25,7 +25,8 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 5000)]
     port: u16,
     /// Monitoring config (TOML): windows over the prediction log, alert rules, webhooks.
-    /// Without it the monitoring job still cuts windows of 500 predictions.
+    /// Without it the monitoring job still cuts windows of 500 predictions. A project's
+    /// lathe.toml works too: its alerts with `trigger = "retrain"` rerun its pipeline.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 }
@@ -58,7 +59,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let app = lathe_server::app(state)
         .merge(lathe_ui::router(store.clone(), artifacts.clone()))
         .merge(report);
-    let job = super::monitor::config::spawn_job(store, artifacts, monitoring);
+    let pipeline = super::monitor::config::retrain_file(args.config.as_deref(), &monitoring);
+    let job = super::monitor::config::spawn_job(store, artifacts, monitoring, pipeline);
     let served = lathe_server::serve_router(listener, app, shutdown_signal()).await;
     job.abort();
     served?;

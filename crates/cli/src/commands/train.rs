@@ -5,6 +5,8 @@
 pub(crate) mod publish;
 mod steps;
 
+pub(crate) use steps::carve_validation;
+
 use std::{path::PathBuf, sync::Arc};
 
 use anyhow::Context;

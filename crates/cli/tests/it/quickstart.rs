@@ -10,7 +10,7 @@ use super::harness::lathe;
 
 fn quickstart(dir: &Path) -> String {
     let out: Output = lathe()
-        .args(["quickstart", "--no-serve", "--dir"])
+        .args(["quickstart", "--example", "breast-cancer", "--no-serve", "--dir"])
         .arg(dir)
         .env_remove("MLFLOW_TRACKING_URI")
         .output()

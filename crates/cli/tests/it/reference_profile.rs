@@ -10,7 +10,7 @@ fn quickstart_stores_the_champions_reference_profile() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("qs");
     let out = lathe()
-        .args(["quickstart", "--no-serve", "--dir"])
+        .args(["quickstart", "--example", "breast-cancer", "--no-serve", "--dir"])
         .arg(&dir)
         .env_remove("MLFLOW_TRACKING_URI")
         .output()

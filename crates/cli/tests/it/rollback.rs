@@ -36,7 +36,7 @@ fn rollback_restores_the_previous_champion_once() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("qs");
     let out = lathe()
-        .args(["quickstart", "--no-serve", "--dir"])
+        .args(["quickstart", "--example", "breast-cancer", "--no-serve", "--dir"])
         .arg(&dir)
         .env_remove("MLFLOW_TRACKING_URI")
         .output()

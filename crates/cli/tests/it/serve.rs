@@ -73,7 +73,7 @@ fn first_row() -> String {
 fn serve_answers_for_the_quickstart_champion() {
     let dir = tempfile::tempdir().unwrap();
     let out = lathe()
-        .args(["quickstart", "--no-serve", "--dir"])
+        .args(["quickstart", "--example", "breast-cancer", "--no-serve", "--dir"])
         .arg(dir.path())
         .env_remove("MLFLOW_TRACKING_URI")
         .output()
@@ -177,7 +177,7 @@ fn serve_swaps_the_champion_under_load_without_failing_a_request() {
     let dir = tempfile::tempdir().unwrap();
     let dir_arg = dir.path().to_str().unwrap();
     for _ in 0..2 {
-        run_lathe(&["quickstart", "--no-serve", "--dir", dir_arg]);
+        run_lathe(&["quickstart", "--example", "breast-cancer", "--no-serve", "--dir", dir_arg]);
     }
     let uri = format!("sqlite:///{}", dir.path().join("lathe.db").display());
     let shown = run_lathe(&["models", "show", "breast-cancer", "--tracking-uri", &uri]);

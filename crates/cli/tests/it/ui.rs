@@ -74,7 +74,7 @@ fn every_page_type_works_in_headless_chromium() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("qs");
     let out = lathe()
-        .args(["quickstart", "--no-serve", "--dir"])
+        .args(["quickstart", "--example", "breast-cancer", "--no-serve", "--dir"])
         .arg(&dir)
         .env_remove("MLFLOW_TRACKING_URI")
         .output()

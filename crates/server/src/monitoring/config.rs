@@ -10,6 +10,7 @@
 //! [[alerts]]
 //! rule = "feature_drift(age)"  # dataset_drift, prediction_drift, feature_drift(NAME),
 //! model = "churn"              # metric_below(METRIC, VALUE), latency_p99_above(5ms), prediction_log_drops_above(N)
+//! trigger = "retrain"          # optional: rerun the project's pipeline on reference + labelled production data
 //!
 //! [webhooks]
 //! urls = ["https://hooks.example.com/lathe"]
@@ -49,6 +50,15 @@ pub struct AlertRule {
     pub model: Option<String>,
     /// The rule as written, its name in the store.
     pub text: String,
+    /// What firing sets off besides webhooks.
+    pub trigger: Option<Trigger>,
+}
+
+/// What an alert starts when it fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// Retrain through the `lathe.toml` pipeline the server was started with.
+    Retrain,
 }
 
 /// What an alert rule watches.
@@ -121,6 +131,13 @@ impl FromStr for Condition {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
+    // A pipeline's `lathe.toml` declares these too; `lathe run` checks them.
+    #[serde(default)]
+    project: Option<toml::Value>,
+    #[serde(default, rename = "data")]
+    _data: Option<toml::Value>,
+    #[serde(default)]
+    steps: Option<toml::Value>,
     #[serde(default)]
     monitoring: Option<Monitoring>,
     #[serde(default)]
@@ -143,6 +160,7 @@ struct Monitoring {
 struct Rule {
     rule: String,
     model: Option<String>,
+    trigger: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -179,9 +197,31 @@ impl MonitoringConfig {
             }
             config.interval_seconds = m.interval_seconds.unwrap_or(30).max(1);
         }
+        let pipeline = file.project.is_some() && file.steps.is_some();
         for r in file.alerts {
             let condition = r.rule.parse()?;
-            config.alerts.push(AlertRule { condition, model: r.model, text: r.rule.trim().into() });
+            let trigger = match r.trigger.as_deref() {
+                None => None,
+                Some("retrain") if pipeline => Some(Trigger::Retrain),
+                Some("retrain") => {
+                    return Err(MonitorError::Config(format!(
+                        "{source}: alert '{}': trigger = \"retrain\" needs the pipeline ([project] and [steps.*]) in the same file",
+                        r.rule
+                    )))
+                }
+                Some(other) => {
+                    return Err(MonitorError::Config(format!(
+                        "{source}: alert '{}': trigger must be \"retrain\", got {other:?}",
+                        r.rule
+                    )))
+                }
+            };
+            config.alerts.push(AlertRule {
+                condition,
+                model: r.model,
+                text: r.rule.trim().into(),
+                trigger,
+            });
         }
         if let Some(w) = file.webhooks {
             config.allowed_hosts = w.allowed_hosts.iter().map(|h| h.to_ascii_lowercase()).collect();

@@ -12,7 +12,7 @@ pub mod config;
 pub mod report;
 pub mod windows;
 
-pub use config::{AlertRule, Condition, MonitoringConfig};
+pub use config::{AlertRule, Condition, MonitoringConfig, Trigger};
 pub use windows::{update_all, update_version, WindowSettings, WindowSpec};
 
 /// What the monitoring job can fail with.

@@ -163,7 +163,7 @@ pub(crate) fn run(
 
 /// Fitting rows and validation rows out of the training rows (stratified
 /// for classifiers); no validation when there are too few rows to spare.
-fn carve_validation(
+pub(crate) fn carve_validation(
     target: &lathe_core::Target,
     train: &[usize],
     seed: u64,

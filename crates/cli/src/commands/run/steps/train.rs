@@ -1,0 +1,153 @@
+//! `kind = "train"`: fits the preprocessing and a learner on the training
+//! rows of the split it needs (a slice of them kept aside for early stopping
+//! and model selection), logs the model to the step's run (`runs:/RUN/model`)
+//! and keeps a copy in the cache for the evaluate, register and promote steps.
+
+use anyhow::{bail, Context as _};
+use lathe_core::{now_millis, Metric, RunRecorder};
+use lathe_data::{encode_target, split, PreprocessSpec, Preprocessor};
+use lathe_pipeline::{StepKind, StepRun};
+use lathe_train::{AnyLearner, FittedPipeline, MlmodelInfo, TabularLearner};
+use serde_json::{json, Value};
+
+use super::{locate, needed, param, read_split, split::task_of, text};
+use crate::commands::{
+    evaluate, quickstart::tracker::StoreRecorder, run::executor::StepContext, train::publish,
+};
+
+/// The model folder inside the step's cached outputs.
+pub(super) const MODEL_DIR: &str = "model";
+
+pub(crate) fn run(
+    cx: &mut StepContext<'_, '_>,
+    run: &StepRun<'_>,
+    recorder: &mut StoreRecorder<'_>,
+) -> anyhow::Result<Value> {
+    let config = &run.step.config;
+    let split_input = needed(run, StepKind::Split)?;
+    let summary = &split_input.manifest.summary;
+    let target_name = text(summary, "target")?;
+    let task = task_of(text(summary, "task")?);
+    let learner_name = config.learner.as_deref().unwrap_or("gbm");
+    let params = params_of(&run.step.name, &config.params)?;
+    let learner = AnyLearner::new(learner_name, &params)
+        .with_context(|| format!("step `{}`: learner {learner_name:?}", run.step.name))?;
+    let seed = config.seed.unwrap_or(42);
+
+    let table = read_split(&split_input.dir, "train")?;
+    let target = encode_target(&table.frame, target_name, task)?;
+    let all: Vec<usize> = (0..target.values.len()).collect();
+    let (fit_rows, valid_rows) = crate::commands::train::carve_validation(&target, &all, seed);
+    let fit_frame = split::take_rows(&table.frame, &fit_rows)?;
+    let prep = Preprocessor::fit(&fit_frame, target_name, &PreprocessSpec::default())?;
+    let (x_fit, _) = prep.transform(&fit_frame)?;
+    let y_fit = target.select_rows(&fit_rows);
+    let valid_frame = split::take_rows(&table.frame, &valid_rows)?;
+    let valid = if valid_rows.is_empty() {
+        None
+    } else {
+        let (x, _) = prep.transform(&valid_frame)?;
+        Some((x, target.select_rows(&valid_rows)))
+    };
+    recorder.log_params(&[
+        param("learner", learner_name),
+        param("valid_seed", seed),
+        param("train_rows", fit_rows.len()),
+        param("valid_rows", valid_rows.len()),
+        param("features", prep.feature_names().len()),
+    ])?;
+    recorder.log_params(&learner.params())?;
+
+    let rounds = learner
+        .params()
+        .iter()
+        .find(|p| p.key == "num_iterations" || p.key == "num_trees")
+        .and_then(|p| p.value.parse::<u64>().ok())
+        .unwrap_or(100);
+    let bar = cx.progress.bar(&format!("{}: fitting {learner_name}", run.step.name), rounds);
+    recorder.show_steps_on(bar.bar());
+    let model = learner.fit(&x_fit, &y_fit, valid.as_ref().map(|(x, y)| (x, y)), recorder)?;
+    let iterations = model.meta().iterations;
+    let pipeline = FittedPipeline::new(prep, model, &fit_frame)?;
+
+    // The selection score: the validation rows only, never the test rows.
+    let mut valid_scores = serde_json::Map::new();
+    if !valid_rows.is_empty() {
+        let scored = evaluate::score(&pipeline, &valid_frame)?;
+        let now = now_millis();
+        let metrics: Vec<Metric> = headline_metrics(&scored)?
+            .into_iter()
+            .filter(|(_, v)| v.is_finite())
+            .map(|(k, v)| {
+                valid_scores.insert(k.to_string(), json!(v));
+                Metric { key: format!("valid_{k}"), value: v, timestamp: now, step: 0 }
+            })
+            .collect();
+        recorder.log_metrics(&metrics)?;
+    }
+
+    publish::log_model(recorder, &pipeline)?;
+    let run_id = recorder.run_id().to_string();
+    let created = lathe_core::now_millis().to_string();
+    let info = MlmodelInfo {
+        artifact_path: "model",
+        run_id: &run_id,
+        model_uuid: &run_id,
+        utc_time_created: &created,
+        lathe_version: env!("CARGO_PKG_VERSION"),
+    };
+    pipeline.save(&run.out_dir.join(MODEL_DIR), &info)?;
+    let shown = ["roc_auc", "f1_macro", "rmse"].iter().find_map(|k| valid_scores.get_key_value(*k));
+    let headline = match shown.or_else(|| valid_scores.iter().next()) {
+        Some((k, v)) => {
+            let v = v.as_f64().unwrap_or(f64::NAN);
+            format!("{learner_name}, {iterations} iterations, valid {k} {v:.4}")
+        }
+        None => format!("{learner_name}, {iterations} iterations"),
+    };
+    bar.done(format!("{}: {headline}", run.step.name));
+    Ok(json!({
+        "headline": headline,
+        "learner": learner_name,
+        "params": params.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+        "model_uri": format!("runs:/{run_id}/model"),
+        "split": locate(split_input),
+        "valid": valid_scores,
+    }))
+}
+
+/// `params = { … }` as the learners take them: `KEY=VALUE` text.
+pub(super) fn params_of(
+    step: &str,
+    params: &std::collections::BTreeMap<String, toml::Value>,
+) -> anyhow::Result<Vec<(String, String)>> {
+    params
+        .iter()
+        .map(|(k, v)| {
+            let value = match v {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                other => bail!(
+                    "step `{step}`: params.{k} is a {}: expected a number, a string or a boolean",
+                    other.type_str()
+                ),
+            };
+            Ok((k.clone(), value))
+        })
+        .collect()
+}
+
+/// The metrics of scored rows, without intervals (cheap enough for every trial).
+pub(super) fn headline_metrics(
+    scored: &evaluate::Scored,
+) -> anyhow::Result<Vec<(&'static str, f64)>> {
+    let p = &scored.predictions.values;
+    Ok(if scored.target.kind == lathe_core::TaskKind::Regression {
+        lathe_eval::RegressionMetrics::compute(&scored.target.values, p)?.named()
+    } else {
+        lathe_eval::ClassificationMetrics::compute(&scored.labels(), p, &scored.target.classes)?
+            .named()
+    })
+}
