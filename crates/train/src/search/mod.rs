@@ -183,13 +183,10 @@ impl SearchOutcome {
         &self.trials[self.best]
     }
 
-    /// Sum over trials of the rounds each asked for (halving's cost; 0 for linear).
-    pub fn total_rounds(&self, budget_param: &str) -> usize {
-        self.trials
-            .iter()
-            .flat_map(|t| t.params.iter().filter(|(k, _)| k == budget_param))
-            .filter_map(|(_, v)| v.parse::<usize>().ok())
-            .sum()
+    /// Sum over trials of the rounds each asked for: what the search cost
+    /// in boosting rounds (0 for linear models).
+    pub fn total_rounds(&self) -> usize {
+        self.trials.iter().filter_map(|t| t.budget).sum()
     }
 }
 

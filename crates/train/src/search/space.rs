@@ -90,29 +90,39 @@ fn dimension(parameter: &str, value: &Value) -> Result<Dimension> {
             Ok(Dimension::Choice(values))
         }
         Value::Object(table) => {
-            if let Some(key) = table.keys().find(|k| !["low", "high", "log"].contains(&k.as_str()))
-            {
+            const KEYS: [&str; 4] = ["low", "high", "log", "int"];
+            if let Some(key) = table.keys().find(|k| !KEYS.contains(&k.as_str())) {
                 return Err(bad(
                     parameter,
-                    format!("unknown key '{key}' in a range (expected low, high, log)"),
+                    format!("unknown key '{key}' in a range (expected low, high, log, int)"),
                 ));
             }
             let (low, high) = (number(parameter, table, "low")?, number(parameter, table, "high")?);
-            let log = match table.get("log") {
-                None => false,
-                Some(Value::Bool(b)) => *b,
+            let flag = |key: &str| match table.get(key) {
+                None => Ok(None),
+                Some(Value::Bool(b)) => Ok(Some(*b)),
                 Some(other) => {
-                    return Err(bad(parameter, format!("'log' must be true or false, got {other}")))
+                    Err(bad(parameter, format!("'{key}' must be true or false, got {other}")))
                 }
             };
+            let log = flag("log")?.unwrap_or(false);
             if low > high {
                 return Err(bad(parameter, format!("low ({low}) is above high ({high})")));
             }
             if log && low <= 0.0 {
                 return Err(bad(parameter, format!("a log range needs low > 0, got {low}")));
             }
-            let integer = |key: &str| table.get(key).is_some_and(|v| v.is_i64());
-            Ok(match (integer("low") && integer("high"), log) {
+            // Whole-number bounds mean whole-number values unless `int = false` says otherwise.
+            let whole_bounds =
+                ["low", "high"].iter().all(|k| table.get(*k).is_some_and(Value::is_i64));
+            let int = flag("int")?.unwrap_or(whole_bounds);
+            if int && !(low.fract() == 0.0 && high.fract() == 0.0) {
+                return Err(bad(
+                    parameter,
+                    format!("an integer range needs whole bounds, got {low} and {high}"),
+                ));
+            }
+            Ok(match (int, log) {
                 (true, log) => Dimension::IntUniform { low: low as i64, high: high as i64, log },
                 (false, true) => Dimension::LogUniform { low, high },
                 (false, false) => Dimension::Uniform { low, high },
@@ -157,8 +167,9 @@ impl Dimension {
 }
 
 impl SearchSpace {
-    /// Reads a table of `name → [values]` or `name → { low, high, log }`:
-    /// integer bounds give whole numbers, `log = true` a log scale. Every
+    /// Reads a table of `name → [values]` or `name → { low, high, log, int }`:
+    /// whole-number bounds give whole numbers (unless `int = false`; `int =
+    /// true` asks for them explicitly), `log = true` a log scale. Every
     /// problem names the parameter and what was expected.
     ///
     /// ```
@@ -292,6 +303,8 @@ mod tests {
             "c": {"low": 0.5, "high": 2},
             "d": {"low": 0.01, "high": 1, "log": true},
             "e": ["x", true, 2.5],
+            "f": {"low": 2.0, "high": 8.0, "int": true},
+            "g": {"low": 1, "high": 3, "int": false},
         }))
         .unwrap();
         let d: Vec<&Dimension> = s.dimensions().iter().map(|(_, d)| d).collect();
@@ -300,6 +313,8 @@ mod tests {
         assert_eq!(d[2], &Dimension::Uniform { low: 0.5, high: 2.0 });
         assert_eq!(d[3], &Dimension::LogUniform { low: 0.01, high: 1.0 });
         assert_eq!(d[4], &Dimension::Choice(vec!["x".into(), "true".into(), "2.5".into()]));
+        assert_eq!(d[5], &Dimension::IntUniform { low: 2, high: 8, log: false });
+        assert_eq!(d[6], &Dimension::Uniform { low: 1.0, high: 3.0 });
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub struct Trial {
     pub rung: usize,
     /// The searched values (and the rounds for halving), applied over the base params.
     pub params: Config,
+    /// Rounds asked for (`num_iterations` for gbm, `num_trees` for forest);
+    /// `None` for linear models.
+    pub budget: Option<usize>,
     /// Rounds (trees per output) the fitted model has, for tree learners;
     /// fewer than asked when early stopping ended the fit.
     pub rounds: Option<usize>,
@@ -127,7 +130,8 @@ impl<T: TrialRuns> State<'_, T> {
         };
         recorder.log_metrics(&[point]).map_err(Error::recorder)?;
         let rounds = model.trees().map(|t| t.iterations());
-        let trial = Trial { index, candidate, rung, params, rounds, score };
+        let budget = super::budget(&learner).map(|(_, n)| n);
+        let trial = Trial { index, candidate, rung, params, budget, rounds, score };
         self.runs.finish(&trial, recorder).map_err(|e| Error::Recorder(e.into()))?;
         self.trials.push(trial);
         let improves = match &self.best {

@@ -149,7 +149,7 @@ fn halving_spends_fewer_rounds_and_keeps_a_top_candidate() {
         "strategy": "halving", "trials": 9, "eta": 3, "min_rounds": 10, "max_rounds": 90, "seed": 5,
     });
     let (outcome, _) = run(&c, "gbm", &base, space, config).unwrap();
-    let spent = outcome.total_rounds("num_iterations");
+    let spent = outcome.total_rounds();
     assert_eq!(spent, 9 * 10 + 3 * 30 + 90);
     assert!(spent < 9 * 90);
     let best = outcome.best_trial();
@@ -174,12 +174,37 @@ fn halving_spends_fewer_rounds_and_keeps_a_top_candidate() {
 }
 
 #[test]
+fn forests_are_halved_on_their_trees_and_multiclass_ranks_by_log_loss() {
+    let c = case("penguins");
+    let base = [p("num_threads", "1"), p("num_trees", "27")];
+    let (outcome, trials) = run(
+        &c,
+        "forest",
+        &base,
+        json!({ "num_leaves": [2, 4, 8, 16] }),
+        json!({ "strategy": "halving", "trials": 4, "eta": 2, "min_rounds": 3, "seed": 1 }),
+    )
+    .unwrap();
+    assert_eq!(outcome.metric.name(), "log_loss");
+    // max_rounds comes from the learner's own num_trees: 4 x 3, 2 x 6, 1 x 27.
+    let budgets: Vec<_> = outcome.trials.iter().map(|t| (t.rung, t.budget)).collect();
+    assert_eq!(budgets.iter().filter(|b| **b == (0, Some(3))).count(), 4);
+    assert_eq!(budgets.iter().filter(|b| **b == (1, Some(6))).count(), 2);
+    assert_eq!(budgets.last(), Some(&(2, Some(27))));
+    assert_eq!(outcome.total_rounds(), 4 * 3 + 2 * 6 + 27);
+    assert_eq!(outcome.best, outcome.trials.len() - 1);
+    let (_, rec) = trials.runs.last().unwrap();
+    assert_eq!(rec.history("valid_log_loss"), vec![(0, outcome.best_trial().score)]);
+    assert!(rec.params.iter().any(|q| q.key == "num_trees" && q.value == "27"));
+}
+
+#[test]
 fn linear_models_are_searched_but_not_halved() {
     let c = case("breast_cancer");
     let (outcome, _) =
         run(&c, "linear", &[], json!({ "c": [0.01, 1.0] }), json!({ "strategy": "grid" })).unwrap();
     assert_eq!(outcome.trials.len(), 2);
-    assert_eq!(outcome.trials[0].rounds, None);
+    assert_eq!((outcome.trials[0].rounds, outcome.total_rounds()), (None, 0));
     let halving = json!({ "strategy": "halving", "trials": 2 });
     let err = run(&c, "linear", &[], json!({ "c": [0.01, 1.0] }), halving).unwrap_err();
     assert!(err.to_string().contains("'linear' has none"), "{err}");
