@@ -302,7 +302,8 @@ pub fn search<T: TrialRuns>(
         }
     }
     let State { trials, best, .. } = state;
-    let (best, model) = best.ok_or(Error::Empty { what: "search trials" })?;
+    let (best, model) =
+        best.ok_or_else(|| Error::Search("no trial has a finite validation score".into()))?;
     let params = with(base, &trials[best].params);
     Ok(SearchOutcome { trials, best, metric, model, params })
 }

@@ -82,6 +82,7 @@ impl TrialRuns for MemoryTrials {
     }
 }
 
+/// `base` then `extra`: a learner applies them in order, so `extra` wins.
 pub(super) fn with(base: &[(String, String)], extra: &[(String, String)]) -> Config {
     base.iter().chain(extra).cloned().collect()
 }
@@ -134,10 +135,12 @@ impl<T: TrialRuns> State<'_, T> {
         let trial = Trial { index, candidate, rung, params, budget, rounds, score };
         self.runs.finish(&trial, recorder).map_err(|e| Error::Recorder(e.into()))?;
         self.trials.push(trial);
-        let improves = match &self.best {
-            None => true,
-            Some((b, _)) => self.metric.better(score, self.trials[*b].score),
-        };
+        // A NaN never wins: it would compare as neither better nor worse and stick.
+        let improves = score.is_finite()
+            && match &self.best {
+                None => true,
+                Some((b, _)) => self.metric.better(score, self.trials[*b].score),
+            };
         if eligible && improves {
             self.best = Some((index, model));
         }
