@@ -68,6 +68,17 @@ pub enum Error {
     /// Reading, encoding or preprocessing data failed (see `lathe-data`).
     #[error(transparent)]
     Data(#[from] lathe_data::Error),
+    /// A hyperparameter search space that cannot be searched as declared.
+    #[error("search space: '{parameter}': {problem}")]
+    SearchSpace {
+        /// The hyperparameter (`(space)` for the table itself).
+        parameter: String,
+        /// What is wrong and what was expected.
+        problem: String,
+    },
+    /// A hyperparameter search that cannot run as configured.
+    #[error("hyperparameter search: {0}")]
+    Search(String),
     /// The run recorder refused a write.
     #[error("cannot record the run: {0}")]
     Recorder(#[source] Box<dyn std::error::Error + Send + Sync>),

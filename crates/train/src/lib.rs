@@ -12,6 +12,10 @@
 //! plus LightGBM's `model.txt` (predicted in pure Rust by [`TreeEnsemble`],
 //! equal to LightGBM's predictions within 1e-6) or `linear.json`.
 //!
+//! [`search`] tunes a tabular learner's hyperparameters (grid, random,
+//! successive halving) over a declared space, ranking trials on the
+//! validation rows only.
+//!
 //! A [`FittedPipeline`] joins a `lathe_data::Preprocessor` and a
 //! [`TabularModel`] into one MLflow model directory that scores raw rows.
 //!
@@ -47,6 +51,8 @@ mod model;
 mod pipeline;
 mod recorder;
 mod scaler;
+#[cfg(feature = "lightgbm")]
+pub mod search;
 mod split;
 #[cfg(feature = "lightgbm")]
 mod staged;

@@ -10,3 +10,4 @@ mod errors;
 mod fixtures;
 mod linear;
 mod reference;
+mod search;
