@@ -82,9 +82,15 @@ impl TrialRuns for MemoryTrials {
     }
 }
 
-/// `base` then `extra`: a learner applies them in order, so `extra` wins.
+/// `base` with `extra` on top: a key in `extra` replaces the base's value
+/// (one value per key, as a tracking store accepts params).
 pub(super) fn with(base: &[(String, String)], extra: &[(String, String)]) -> Config {
-    base.iter().chain(extra).cloned().collect()
+    let mut out: Config = Vec::with_capacity(base.len() + extra.len());
+    for (k, v) in base.iter().chain(extra) {
+        out.retain(|(key, _)| key != k);
+        out.push((k.clone(), v.clone()));
+    }
+    out
 }
 
 /// The running search: what each trial needs and what they found so far.

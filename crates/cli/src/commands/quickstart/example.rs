@@ -32,8 +32,9 @@ const NUMERIC: [&str; 6] =
     ["age", "fnlwgt", "education_num", "capital_gain", "capital_loss", "hours_per_week"];
 
 /// The project's pipeline: profile, split, a linear baseline and gradient-
-/// boosted trees, evaluation, registration, the champion/challenger gate;
-/// then monitoring, whose drift alert on `age` retrains.
+/// boosted trees (a hyperparameter search), evaluation, registration, the
+/// champion/challenger gate; then monitoring, whose drift alert on `age`
+/// retrains.
 const LATHE_TOML: &str = r#"# Made by `lathe quickstart`: run it again with `lathe run` in this folder.
 [project]
 name = "adult-income"
@@ -59,11 +60,15 @@ kind = "train"
 needs = ["split"]
 learner = "linear"
 
+# Successive halving over 9 configurations: each trial is a child run,
+# the winner is chosen on validation rows (never the test rows).
 [steps.gbm]
 kind = "train"
 needs = ["split"]
 learner = "gbm"
-params = { num_iterations = 200, learning_rate = 0.05, num_leaves = 31 }
+params = { num_iterations = 200, learning_rate = 0.05 }
+search = { strategy = "halving", trials = 9, eta = 3 }
+space = { num_leaves = [15, 31, 63], min_data_in_leaf = { low = 20, high = 100 }, feature_fraction = { low = 0.6, high = 1.0 } }
 
 [steps.evaluate]
 kind = "evaluate"

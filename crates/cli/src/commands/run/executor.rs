@@ -30,7 +30,7 @@ pub(crate) struct StepReport {
 /// A step failed: which one, and why (the cause keeps its own context).
 #[derive(Debug, thiserror::Error)]
 #[error("{0:#}")]
-pub(crate) struct StepError(anyhow::Error);
+pub(crate) struct StepError(pub(crate) anyhow::Error);
 
 /// What every step module gets.
 pub(crate) struct StepContext<'a, 't> {

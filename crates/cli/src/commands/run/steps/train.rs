@@ -7,12 +7,18 @@ use anyhow::{bail, Context as _};
 use lathe_core::{now_millis, Metric, RunRecorder};
 use lathe_data::{encode_target, split, PreprocessSpec, Preprocessor};
 use lathe_pipeline::{StepKind, StepRun};
-use lathe_train::{AnyLearner, FittedPipeline, MlmodelInfo, TabularLearner};
+use lathe_train::{
+    search::{search, SearchConfig, SearchData, SearchSpace, Trial, TrialRuns, TrialSpec},
+    AnyLearner, FittedPipeline, MlmodelInfo, TabularLearner,
+};
 use serde_json::{json, Value};
 
 use super::{locate, needed, param, read_split, split::task_of, text};
 use crate::commands::{
-    evaluate, quickstart::tracker::StoreRecorder, run::executor::StepContext, train::publish,
+    evaluate,
+    quickstart::tracker::StoreRecorder,
+    run::executor::{StepContext, StepError},
+    train::publish,
 };
 
 /// The model folder inside the step's cached outputs.
@@ -56,17 +62,29 @@ pub(crate) fn run(
         param("valid_rows", valid_rows.len()),
         param("features", prep.feature_names().len()),
     ])?;
-    recorder.log_params(&learner.params())?;
-
-    let rounds = learner
-        .params()
-        .iter()
-        .find(|p| p.key == "num_iterations" || p.key == "num_trees")
-        .and_then(|p| p.value.parse::<u64>().ok())
-        .unwrap_or(100);
-    let bar = cx.progress.bar(&format!("{}: fitting {learner_name}", run.step.name), rounds);
-    recorder.show_steps_on(bar.bar());
-    let model = learner.fit(&x_fit, &y_fit, valid.as_ref().map(|(x, y)| (x, y)), recorder)?;
+    let (model, searched) = if config.search.is_empty() {
+        recorder.log_params(&learner.params())?;
+        let rounds = learner
+            .params()
+            .iter()
+            .find(|p| p.key == "num_iterations" || p.key == "num_trees")
+            .and_then(|p| p.value.parse::<u64>().ok())
+            .unwrap_or(100);
+        let bar = cx.progress.bar(&format!("{}: fitting {learner_name}", run.step.name), rounds);
+        recorder.show_steps_on(bar.bar());
+        let model = learner.fit(&x_fit, &y_fit, valid.as_ref().map(|(x, y)| (x, y)), recorder)?;
+        (model, Some(bar))
+    } else {
+        let (x_valid, y_valid) = valid.as_ref().with_context(|| {
+            format!(
+                "step `{}`: a search selects on validation rows; the split left too few",
+                run.step.name
+            )
+        })?;
+        let data = SearchData { x: &x_fit, y: &y_fit, x_valid, y_valid };
+        let outcome = search_candidates(cx, run, recorder, learner_name, &params, data)?;
+        (outcome, None)
+    };
     let iterations = model.meta().iterations;
     let pipeline = FittedPipeline::new(prep, model, &fit_frame)?;
 
@@ -105,7 +123,11 @@ pub(crate) fn run(
         }
         None => format!("{learner_name}, {iterations} iterations"),
     };
-    bar.done(format!("{}: {headline}", run.step.name));
+    let line = format!("{}: {headline}", run.step.name);
+    // A search already said which trial won.
+    if let Some(bar) = searched {
+        bar.done(line);
+    }
     Ok(json!({
         "headline": headline,
         "learner": learner_name,
@@ -150,4 +172,97 @@ pub(super) fn headline_metrics(
         lathe_eval::ClassificationMetrics::compute(&scored.labels(), p, &scored.target.classes)?
             .named()
     })
+}
+
+/// Hyperparameter search (`search` and `space` in the step): every trial a
+/// child run of the step's run; the winner, chosen on the validation rows,
+/// is the step's model, and its parameters are the step's.
+fn search_candidates(
+    cx: &mut StepContext<'_, '_>,
+    run: &StepRun<'_>,
+    recorder: &mut StoreRecorder<'_>,
+    learner: &str,
+    base: &[(String, String)],
+    data: SearchData<'_>,
+) -> anyhow::Result<lathe_train::TabularModel> {
+    let config = &run.step.config;
+    let step = &run.step.name;
+    let space = SearchSpace::from_json(&serde_json::to_value(&config.space)?)
+        .with_context(|| format!("step `{step}`: space"))?;
+    let mut search_config = SearchConfig::from_json(&serde_json::to_value(&config.search)?)
+        .with_context(|| format!("step `{step}`: search"))?;
+    if !config.search.contains_key("seed") {
+        search_config.seed = config.seed.unwrap_or(42);
+    }
+    let progress = cx
+        .progress
+        .step(&format!("{step}: {} search over {learner}", search_config.strategy.name()));
+    let mut trials = ChildRuns {
+        tracker: cx.tracker,
+        experiment_id: cx.experiment_id.to_string(),
+        parent: recorder.run_id().to_string(),
+        step: step.clone(),
+        bar: progress.bar(),
+    };
+    let outcome = search(learner, base, &space, &search_config, data, &mut trials)?;
+    let best = outcome.best_trial();
+    let params: Vec<lathe_core::Param> = outcome.params.iter().map(|(k, v)| param(k, v)).collect();
+    recorder.log_params(&params)?;
+    recorder.log_params(&[
+        param("search_strategy", search_config.strategy.name()),
+        param("search_metric", outcome.metric.name()),
+        param("search_trials", outcome.trials.len()),
+        param("search_best_trial", best.index),
+    ])?;
+    let now = now_millis();
+    recorder.log_metrics(&[
+        Metric {
+            key: format!("search_best_valid_{}", outcome.metric.name()),
+            value: best.score,
+            timestamp: now,
+            step: 0,
+        },
+        Metric {
+            key: "search_total_rounds".into(),
+            value: outcome.total_rounds() as f64,
+            timestamp: now,
+            step: 0,
+        },
+    ])?;
+    progress.done(format!(
+        "{step}: {} trials, best #{} valid {} {:.4}",
+        outcome.trials.len(),
+        best.index,
+        outcome.metric.name(),
+        best.score
+    ));
+    Ok(outcome.model)
+}
+
+/// Trials as child runs of the step's run.
+struct ChildRuns<'t> {
+    tracker: &'t crate::commands::quickstart::tracker::Tracker,
+    experiment_id: String,
+    parent: String,
+    step: String,
+    bar: indicatif::ProgressBar,
+}
+
+impl<'t> TrialRuns for ChildRuns<'t> {
+    type Recorder = StoreRecorder<'t>;
+    type Error = StepError;
+
+    fn open(&mut self, trial: &TrialSpec<'_>) -> Result<StoreRecorder<'t>, StepError> {
+        let tags = vec![
+            lathe_core::Tag::new("mlflow.parentRunId", self.parent.clone()),
+            lathe_core::Tag::new("lathe.pipeline.step", format!("{}.trial", self.step)),
+        ];
+        let name = format!("{}-trial-{}", self.step, trial.index);
+        self.bar.set_message(format!("{}: trial {}", self.step, trial.index));
+        self.tracker.start_run(&self.experiment_id, &name, tags).map_err(StepError)
+    }
+
+    fn finish(&mut self, _: &Trial, run: StoreRecorder<'t>) -> Result<(), StepError> {
+        run.finish().map_err(StepError)
+    }
 }
