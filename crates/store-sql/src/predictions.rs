@@ -5,8 +5,8 @@
 //! already logged is skipped, which makes a retried batch harmless.
 
 use lathe_store::{
-    Feedback, FeedbackOutcome, LoggedPrediction, PredictionLogSummary, PredictionQuery,
-    PredictionRecord, Result, StoreError,
+    Feedback, FeedbackOutcome, LabelArrival, LabelQuery, LoggedPrediction, PredictionLogSummary,
+    PredictionQuery, PredictionRecord, Result, StoreError,
 };
 use sqlx::any::AnyRow;
 
@@ -98,6 +98,37 @@ impl SqlStore {
         sql.push(" ORDER BY p.seq LIMIT ").arg(q.limit);
         let found = sql.query().fetch_all(&self.pool).await.map_err(db)?;
         found.iter().map(logged).collect()
+    }
+
+    pub(crate) async fn labels_since(&self, q: &LabelQuery) -> Result<Vec<LabelArrival>> {
+        if q.limit <= 0 || q.limit > MAX_READ {
+            return Err(StoreError::invalid(format!(
+                "limit must be between 1 and {MAX_READ}, got {}",
+                q.limit
+            )));
+        }
+        // Driven by the index on received_at: the labels that arrived since
+        // the cursor, not the version's whole log.
+        let mut sql = Sql::new(
+            self.dialect,
+            "SELECT p.seq, p.timestamp, f.received_at FROM prediction_feedback f \
+             JOIN predictions p ON p.prediction_id = f.prediction_id WHERE f.received_at >= ",
+        );
+        sql.arg(q.received_after).push(" AND (f.received_at > ").arg(q.received_after);
+        sql.push(" OR p.seq > ").arg(q.after_seq).push(") AND p.model_name = ");
+        sql.arg(q.model_name.as_str()).push(" AND p.model_version = ").arg(q.model_version);
+        sql.push(" ORDER BY f.received_at, p.seq LIMIT ").arg(q.limit);
+        let found = sql.query().fetch_all(&self.pool).await.map_err(db)?;
+        found
+            .iter()
+            .map(|row| {
+                Ok(LabelArrival {
+                    seq: rows::int(row, "seq")?,
+                    timestamp: rows::int(row, "timestamp")?,
+                    received_at: rows::int(row, "received_at")?,
+                })
+            })
+            .collect()
     }
 
     pub(crate) async fn prediction_log_summary(
