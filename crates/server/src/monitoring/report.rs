@@ -58,6 +58,13 @@ pub fn metric_names(task: Option<&str>) -> &'static [&'static str] {
     }
 }
 
+impl Summary {
+    /// The value of one of its metrics, when the window has it.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        self.metrics.iter().find(|(m, _)| *m == name).and_then(|(_, v)| *v)
+    }
+}
+
 /// Reads a stored window's verdicts.
 pub fn summary(w: &MonitoringWindow) -> Summary {
     let drift: Value = serde_json::from_str(&w.drift).unwrap_or(Value::Null);
@@ -133,7 +140,7 @@ pub fn render(
     let share: Vec<Option<f64>> = summaries.iter().map(|s| s.drift_share).collect();
     let bad: Vec<bool> = summaries.iter().map(|s| s.dataset_drift == Some(true)).collect();
     line_chart(&mut html, &labels, &[("drift share", "ref", &share)], &bad, Some(drift_share));
-    html.push_str("<h2>Performance per window</h2><p class=\"muted\">From the labels joined when the window was computed.</p>");
+    html.push_str("<h2>Performance per window</h2><p class=\"muted\">From the labels joined when the window was last scored (late labels rescore it).</p>");
     // The latest scored window's task names the lines; a window of another
     // task (an older version) shows no point on them.
     let names = metric_names(summaries.iter().rev().find_map(|s| s.task.as_deref()));
@@ -141,10 +148,7 @@ pub fn render(
         .iter()
         .take(3)
         .map(|name| {
-            let values = summaries
-                .iter()
-                .map(|s| s.metrics.iter().find(|(m, _)| m == name).and_then(|(_, v)| *v))
-                .collect();
+            let values = summaries.iter().map(|s| s.metric(name)).collect();
             (*name, values)
         })
         .collect();
