@@ -211,6 +211,35 @@ async fn count_windows_show_no_drift_then_drift_on_the_shifted_columns() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_column_override_changes_that_columns_test_only() {
+    let (_dir, store, artifacts) = setup().await;
+    let text = r#"
+        [monitoring.columns.f0]
+        method = "psi"
+        threshold = 5.0
+        [monitoring.columns.f2]
+        method = "jensenshannon"
+    "#;
+    let settings = WindowSettings {
+        spec: WindowSpec::Count(500),
+        columns: monitoring::columns::parse(text, "lathe.toml").unwrap(),
+        ..WindowSettings::default()
+    };
+    let mut gen = Gen(SplitMix64::new(42));
+    traffic(store.as_ref(), &mut gen, 500, true, 1_000_000, "cur").await;
+    let fresh =
+        monitoring::update_version(store.as_ref(), artifacts.as_ref(), "churn", 1, &settings, 9)
+            .await
+            .unwrap();
+    let (_, columns, _, drift) = drifted(&fresh[0]);
+    assert_eq!(columns, ["f2", "f4"], "f0's PSI is below 5: {drift}");
+    assert_eq!(drift["columns"]["f0"]["method"], "psi");
+    assert_eq!(drift["columns"]["f2"]["method"], "jensenshannon");
+    assert_eq!(drift["columns"]["f2"]["threshold"], 0.1);
+    assert_eq!(drift["columns"]["f4"]["method"], "binned_chisquare");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn time_windows_with_few_or_no_rows_are_insufficient_data() {
     let (_dir, store, artifacts) = setup().await;
     let settings = WindowSettings {

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use lathe_monitor::{window_drift, ReferenceProfile, WindowValues};
+use lathe_monitor::{window_drift_with, ReferenceProfile, WindowOptions, WindowValues};
 use lathe_store::{LoggedPrediction, MonitoringWindow};
 use serde_json::{json, Value};
 
@@ -39,13 +39,12 @@ pub(crate) fn window(
         ) }),
         (true, None) => json!({ "note": "the model version has no reference profile" }),
         (true, Some(profile)) => {
-            let d = window_drift(
-                profile,
-                &features,
-                Some(&predictions),
-                settings.threshold,
-                settings.drift_share,
-            );
+            let options = WindowOptions {
+                threshold: settings.threshold,
+                drift_share: settings.drift_share,
+                columns: settings.columns.clone(),
+            };
+            let d = window_drift_with(profile, &features, Some(&predictions), &options);
             serde_json::to_value(&d).unwrap_or(Value::Null)
         }
     };

@@ -12,9 +12,9 @@
 //! below the minimum row count is stored as `insufficient_data` with no
 //! drift verdict: too few rows never raise a false alarm.
 
-use std::{str::FromStr, sync::Arc};
+use std::{collections::BTreeMap, str::FromStr, sync::Arc};
 
-use lathe_monitor::ReferenceProfile;
+use lathe_monitor::{ColumnOverride, ReferenceProfile};
 use lathe_store::{ArtifactStore, LoggedPrediction, MonitoringWindow, PredictionQuery, Store};
 use tokio::io::AsyncReadExt;
 
@@ -94,10 +94,14 @@ pub struct WindowSettings {
     pub grace_ms: i64,
     /// Rows per read of the log when collecting a time window.
     pub page_rows: i64,
+    /// Per-feature overrides of the drift test and threshold
+    /// (`[monitoring.columns.NAME]`, parsed by [`super::columns::parse`]).
+    pub columns: BTreeMap<String, ColumnOverride>,
 }
 
 impl Default for WindowSettings {
-    /// Windows of 500 predictions, at least 100 rows, 0.05, 0.5, 10 s, pages of 50,000.
+    /// Windows of 500 predictions, at least 100 rows, 0.05, 0.5, 10 s, pages
+    /// of 50,000, no column override.
     fn default() -> WindowSettings {
         WindowSettings {
             spec: WindowSpec::Count(500),
@@ -106,6 +110,7 @@ impl Default for WindowSettings {
             drift_share: 0.5,
             grace_ms: 10_000,
             page_rows: 50_000,
+            columns: BTreeMap::new(),
         }
     }
 }
