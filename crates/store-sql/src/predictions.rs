@@ -108,11 +108,15 @@ impl SqlStore {
             )));
         }
         // Driven by the index on received_at: the labels that arrived since
-        // the cursor, not the version's whole log.
+        // the cursor, not the version's whole log. CROSS JOIN makes SQLite
+        // keep that order (its planner would otherwise walk the version's
+        // predictions and look each label up); PostgreSQL plans from its
+        // statistics either way.
         let mut sql = Sql::new(
             self.dialect,
             "SELECT p.seq, p.timestamp, f.received_at FROM prediction_feedback f \
-             JOIN predictions p ON p.prediction_id = f.prediction_id WHERE f.received_at >= ",
+             CROSS JOIN predictions p WHERE p.prediction_id = f.prediction_id \
+             AND f.received_at >= ",
         );
         sql.arg(q.received_after).push(" AND (f.received_at > ").arg(q.received_after);
         sql.push(" OR p.seq > ").arg(q.after_seq).push(") AND p.model_name = ");
