@@ -274,7 +274,7 @@ pub trait Store: Send + Sync + 'static {
         overwrite: bool,
     ) -> Result<FeedbackOutcome>;
     /// Labels of one version that arrived after a cursor, with where their
-    /// predictions sit in the log (an index on arrival time: no log scan).
+    /// predictions sit in the log (an index on version and arrival time: no log scan).
     async fn labels_since(&self, query: &LabelQuery) -> Result<Vec<LabelArrival>>;
     /// Stores a computed window; `false` (and nothing written) when that
     /// window (model, version, kind, index) is already stored.

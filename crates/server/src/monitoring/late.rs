@@ -7,11 +7,14 @@
 //! labels it counts. A pass asks the store for the labels of the version
 //! that arrived after the newest `labels_through` of its windows, less the
 //! grace period (a label stamped just before another may be committed just
-//! after it), through an index on arrival time, so the cost follows the
-//! labels that arrived, not the size of the log. Each label is placed in
-//! its window (by `seq` for count windows, by time for time windows); a
-//! window with a label newer than its `labels_through` is read again and
-//! rescored, and written only when its performance part changed.
+//! after it), through an index on (version, arrival time), so the cost
+//! follows the labels that arrived, not the size of the log. Each label is
+//! placed in its window (by `seq` for count windows, by time for time
+//! windows); a window with a label newer than its `labels_through` is read
+//! again and rescored, and written only when its performance part changed.
+//! A label stamped more than the grace period before the newest one already
+//! counted (a clock far behind, a commit held that long) waits until the
+//! next label of its window arrives: the rescore reads the window whole.
 
 use std::collections::BTreeSet;
 
