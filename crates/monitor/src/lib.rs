@@ -51,6 +51,7 @@ mod report;
 pub mod select;
 pub mod stats;
 pub mod window;
+pub mod window_override;
 
 pub use column::{CategoricalColumn, Column, ColumnKind, NumericColumn};
 pub use correction::benjamini_hochberg;
@@ -60,4 +61,5 @@ pub use profile::{ProfileOptions, ProfileValues, ReferenceProfile};
 pub use report::{
     test_column, ColumnDrift, ColumnPair, ColumnTest, DriftOptions, DriftReport, Mode,
 };
-pub use window::{window_drift, WindowColumnDrift, WindowDrift, WindowValues};
+pub use window::{window_drift, window_drift_with, WindowColumnDrift, WindowDrift, WindowValues};
+pub use window_override::{ColumnOverride, WindowMethod, WindowOptions};

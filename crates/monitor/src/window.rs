@@ -37,6 +37,7 @@ use serde::Serialize;
 use crate::{
     profile::{ColumnProfile, ReferenceProfile},
     stats::{binning::histogram, chisquare::homogeneity},
+    window_override::{distance, ColumnOverride, WindowMethod, WindowOptions},
 };
 
 /// One window's values of one column.
@@ -53,15 +54,17 @@ pub enum WindowValues {
 pub struct WindowColumnDrift {
     /// `num` or `cat`, as in the profile.
     pub kind: crate::ColumnKind,
-    /// Always `binned_chisquare` (see the module documentation).
+    /// `binned_chisquare` (see the module documentation), or the distance
+    /// a column override asks for (`psi`, `jensenshannon`).
     pub method: &'static str,
     /// χ² statistic.
     pub statistic: f64,
-    /// p-value before correction.
+    /// p-value before correction (a distance: the distance).
     pub score: f64,
-    /// Holm-adjusted p-value: the verdict compares it with the threshold.
+    /// Holm-adjusted p-value (a distance: the distance): the verdict
+    /// compares it with the threshold.
     pub adjusted_score: f64,
-    /// Significance level.
+    /// Significance level, or the distance at which the column drifts.
     pub threshold: f64,
     /// Whether the column drifted.
     pub drift: bool,
@@ -116,6 +119,19 @@ pub fn window_drift(
     threshold: f64,
     drift_share: f64,
 ) -> WindowDrift {
+    let options = WindowOptions { threshold, drift_share, ..WindowOptions::default() };
+    window_drift_with(profile, window, prediction, &options)
+}
+
+/// [`window_drift`] with per-column overrides of the test and threshold
+/// (see [`crate::window_override`]).
+pub fn window_drift_with(
+    profile: &ReferenceProfile,
+    window: &BTreeMap<String, WindowValues>,
+    prediction: Option<&WindowValues>,
+    options: &WindowOptions,
+) -> WindowDrift {
+    let (threshold, drift_share) = (options.threshold, options.drift_share);
     let mut tested: Vec<(String, WindowColumnDrift)> = Vec::new();
     let mut missing_columns = Vec::new();
     for reference in &profile.features {
@@ -128,22 +144,41 @@ pub fn window_drift(
         (Some(reference), Some(values)) => Some(test(reference, values)),
         _ => None,
     };
-    // One correction over every test of the window, the prediction included.
-    let mut pvalues: Vec<f64> = tested.iter().map(|(_, c)| c.score).collect();
+    let overrides: Vec<ColumnOverride> = tested
+        .iter()
+        .map(|(name, _)| options.columns.get(name).copied().unwrap_or_default())
+        .collect();
+    let by_distance = |o: &ColumnOverride| o.method.is_some_and(WindowMethod::is_distance);
+    // One correction over every p-value test of the window, the prediction included.
+    let mut pvalues: Vec<f64> = tested
+        .iter()
+        .zip(&overrides)
+        .filter(|(_, o)| !by_distance(o))
+        .map(|((_, c), _)| c.score)
+        .collect();
     pvalues.extend(prediction.iter().map(|c| c.score));
     let adjusted = holm(&pvalues);
     let mut adjusted = adjusted.into_iter();
-    let mut judge = |c: &mut WindowColumnDrift| {
-        c.adjusted_score = adjusted.next().unwrap_or(f64::NAN);
-        c.threshold = threshold;
-        c.drift = c.adjusted_score <= threshold;
+    let mut judge = |c: &mut WindowColumnDrift, o: &ColumnOverride| match o.method {
+        Some(method) if method.is_distance() => {
+            let d = distance(method, &c.bins);
+            c.method = method.name();
+            (c.statistic, c.score, c.adjusted_score) = (d, d, d);
+            c.threshold = o.threshold.or(method.default_threshold()).unwrap_or(0.1);
+            c.drift = c.current_rows > 0 && d >= c.threshold;
+        }
+        _ => {
+            c.adjusted_score = adjusted.next().unwrap_or(f64::NAN);
+            c.threshold = o.threshold.unwrap_or(threshold);
+            c.drift = c.adjusted_score <= c.threshold;
+        }
     };
-    for (_, c) in &mut tested {
-        judge(c);
+    for ((_, c), o) in tested.iter_mut().zip(&overrides) {
+        judge(c, o);
     }
     let mut prediction = prediction;
     if let Some(c) = prediction.as_mut() {
-        judge(c);
+        judge(c, &ColumnOverride::default());
     }
     let known: Vec<&str> = profile.features.iter().map(|c| c.name.as_str()).collect();
     let extra_columns =
@@ -392,6 +427,36 @@ mod tests {
         let a = &d.columns["a"];
         assert_eq!((a.current_rows, a.current_missing, a.drift), (0, 20, false));
         assert!(a.notes.iter().any(|n| n.contains("no values")));
+    }
+
+    #[test]
+    fn column_overrides_change_the_test_or_the_threshold() {
+        let p = profile();
+        let w = window(0.5, 5.0, 4);
+        let plain = window_drift(&p, &w, None, 0.05, 0.5);
+        assert!(plain.columns["a"].drift);
+        let columns = BTreeMap::from([
+            (
+                "a".to_string(),
+                ColumnOverride { method: Some(WindowMethod::Psi), threshold: Some(0.5) },
+            ),
+            ("b".to_string(), ColumnOverride { method: None, threshold: Some(0.000_001) }),
+            (
+                "colour".to_string(),
+                ColumnOverride { method: Some(WindowMethod::JensenShannon), threshold: None },
+            ),
+        ]);
+        let options = WindowOptions { columns, ..WindowOptions::default() };
+        let d = window_drift_with(&p, &w, None, &options);
+        let a = &d.columns["a"];
+        assert_eq!((a.method, a.threshold), ("psi", 0.5));
+        assert!(a.score > 0.1 && a.score < 0.5 && !a.drift, "a shift of 0.5 sd: PSI {}", a.score);
+        let colour = &d.columns["colour"];
+        assert_eq!((colour.method, colour.threshold, colour.drift), ("jensenshannon", 0.1, false));
+        assert_eq!(d.columns["b"].threshold, 0.000_001);
+        // Two p-value tests are left (b and k), so Holm multiplies by at most 2.
+        let b = &d.columns["b"];
+        assert!(b.adjusted_score <= 2.0 * b.score + 1e-15 && b.adjusted_score >= b.score);
     }
 
     #[test]

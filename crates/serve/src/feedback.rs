@@ -3,8 +3,9 @@
 //! The body is one `{prediction_id, label}` object or an array of them.
 //! Every record is checked before anything is stored: a missing id, or a
 //! label that is not one of the served models' classes (an object, a list,
-//! null, or an unknown class), refuses the whole request with one problem
-//! per bad record. Labels for ids the log does not know are reported and
+//! null, or an unknown class) nor, when a regressor is served, a finite
+//! number, refuses the whole request with one problem per bad record.
+//! A class is stored as a JSON string, a regression target as a number. Labels for ids the log does not know are reported and
 //! not stored; an id that already has a label keeps the first one unless
 //! `?overwrite=true`.
 
@@ -51,8 +52,11 @@ pub(crate) async fn post(
         )
         .respond(&id);
     };
-    let classes: Vec<String> = state.all().iter().flat_map(|c| c.model.scorer.classes()).collect();
-    let records = match parse(&body, &classes) {
+    let expected = Expected {
+        classes: state.all().iter().flat_map(|c| c.model.scorer.classes()).collect(),
+        numbers: state.all().iter().any(|c| c.model.scorer.classes().is_empty()),
+    };
+    let records = match parse(&body, &expected) {
         Ok(r) => r,
         Err(e) => return e.respond(&id),
     };
@@ -96,8 +100,18 @@ fn overwrite(query: Option<&str>) -> Result<bool, ApiError> {
     Ok(overwrite)
 }
 
-/// The records of a body, each label as its class (a JSON string).
-pub(crate) fn parse(body: &[u8], classes: &[String]) -> Result<Vec<Feedback>, ApiError> {
+/// What a label may be.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Expected {
+    /// The classes of the served classifiers.
+    pub(crate) classes: Vec<String>,
+    /// Whether a regressor is served, whose labels are numbers.
+    pub(crate) numbers: bool,
+}
+
+/// The records of a body, each label as its class (a JSON string) or its
+/// value (a JSON number).
+pub(crate) fn parse(body: &[u8], expected: &Expected) -> Result<Vec<Feedback>, ApiError> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -121,12 +135,10 @@ pub(crate) fn parse(body: &[u8], classes: &[String]) -> Result<Vec<Feedback>, Ap
     let mut records = Vec::with_capacity(items.len());
     let mut problems = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        match record(item, classes) {
-            Ok((prediction_id, label)) => records.push(Feedback {
-                prediction_id,
-                label: Value::String(label).to_string(),
-                received_at: now,
-            }),
+        match record(item, expected) {
+            Ok((prediction_id, label)) => {
+                records.push(Feedback { prediction_id, label: label.to_string(), received_at: now })
+            }
             Err(problem) => problems.push(format!("record {i}: {problem}")),
         }
     }
@@ -146,7 +158,7 @@ pub(crate) fn parse(body: &[u8], classes: &[String]) -> Result<Vec<Feedback>, Ap
     }
 }
 
-fn record(item: &Value, classes: &[String]) -> Result<(String, String), String> {
+fn record(item: &Value, expected: &Expected) -> Result<(String, Value), String> {
     let id = match item.get("prediction_id") {
         Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => s.clone(),
         Some(_) => return Err("prediction_id must be a non-empty string".into()),
@@ -159,23 +171,33 @@ fn record(item: &Value, classes: &[String]) -> Result<(String, String), String> 
         Some(Value::Bool(b)) => b.to_string(),
         Some(other) => {
             return Err(format!(
-                "prediction_id '{}': label must be one of the classes, got {}",
+                "prediction_id '{}': label must be a class or a number, got {}",
                 shorten(&id),
                 kind(other)
             ))
         }
         None => return Err(format!("prediction_id '{}': missing label", shorten(&id))),
     };
-    if !classes.contains(&label) {
-        let expected: Vec<String> = classes.iter().map(|c| format!("'{}'", shorten(c))).collect();
-        return Err(format!(
-            "prediction_id '{}': label '{}' is not a class of the served model (expected {})",
-            shorten(&id),
-            shorten(&label),
-            expected.join(" or ")
-        ));
+    if expected.classes.contains(&label) {
+        return Ok((id, Value::String(label)));
     }
-    Ok((id, label))
+    if expected.numbers {
+        let value = label.trim().parse::<f64>().ok().and_then(serde_json::Number::from_f64);
+        if let Some(value) = value {
+            return Ok((id, Value::Number(value)));
+        }
+    }
+    let mut options: Vec<String> =
+        expected.classes.iter().map(|c| format!("'{}'", shorten(c))).collect();
+    if expected.numbers {
+        options.push("a finite number".into());
+    }
+    Err(format!(
+        "prediction_id '{}': label '{}' is not a class of the served model (expected {})",
+        shorten(&id),
+        shorten(&label),
+        options.join(" or ")
+    ))
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -193,8 +215,8 @@ fn kind(v: &Value) -> &'static str {
 mod tests {
     use super::*;
 
-    fn classes() -> Vec<String> {
-        vec!["no".into(), "yes".into()]
+    fn classes() -> Expected {
+        Expected { classes: vec!["no".into(), "yes".into()], numbers: false }
     }
 
     #[test]
@@ -203,7 +225,7 @@ mod tests {
         assert_eq!((one[0].prediction_id.as_str(), one[0].label.as_str()), ("a", "\"yes\""));
         let two = parse(
             br#"[{"prediction_id": "a", "label": "0"}, {"prediction_id": "b", "label": 1}]"#,
-            &["0".into(), "1".into()],
+            &Expected { classes: vec!["0".into(), "1".into()], numbers: false },
         )
         .unwrap();
         assert_eq!(two[1].label, "\"1\"", "a number names its class");
@@ -224,6 +246,21 @@ mod tests {
         assert_eq!(p[1], "record 2: missing prediction_id");
         assert!(p[2].contains("label 'maybe' is not a class") && p[2].contains("'no' or 'yes'"));
         assert!(p[3].contains("got null"));
+    }
+
+    #[test]
+    fn a_regressor_takes_finite_numbers_stored_as_numbers() {
+        let expected = Expected { classes: Vec::new(), numbers: true };
+        let body =
+            br#"[{"prediction_id": "a", "label": 1.5}, {"prediction_id": "b", "label": "-2"}]"#;
+        let got = parse(body, &expected).unwrap();
+        let labels: Vec<&str> = got.iter().map(|f| f.label.as_str()).collect();
+        assert_eq!(labels, ["1.5", "-2.0"]);
+        let e = parse(br#"[{"prediction_id": "a", "label": "high"}]"#, &expected).unwrap_err();
+        assert!(e.problems()[0].contains("expected a finite number"), "{:?}", e.problems());
+        assert!(parse(br#"[{"prediction_id": "a", "label": "NaN"}]"#, &expected).is_err());
+        let e = parse(br#"[{"prediction_id": "a", "label": [1]}]"#, &expected).unwrap_err();
+        assert!(e.problems()[0].contains("a list"));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! noisier labels, cut into count windows against a stored reference
 //! profile: no drift and good performance first, drift on exactly the
 //! shifted columns and worse performance after; windows computed once;
-//! too few rows and empty time windows are "insufficient data".
+//! too few rows and empty time windows are "insufficient data"; labels that
+//! arrive after a window was computed rescore its performance, and only its.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -86,8 +87,15 @@ async fn setup() -> (tempfile::TempDir, Arc<dyn Store>, Arc<dyn ArtifactStore>) 
     (dir, store, artifacts)
 }
 
-/// Logs `n` predictions (at times from `t0`, one per ms) with labels.
-async fn traffic(store: &dyn Store, gen: &mut Gen, n: usize, shifted: bool, t0: i64, tag: &str) {
+/// `n` predictions (at times from `t0`, one per ms) and their labels,
+/// each arriving a minute after its prediction.
+fn batch(
+    gen: &mut Gen,
+    n: usize,
+    shifted: bool,
+    t0: i64,
+    tag: &str,
+) -> (Vec<PredictionRecord>, Vec<Feedback>) {
     let mut records = Vec::new();
     let mut labels = Vec::new();
     for i in 0..n {
@@ -123,6 +131,12 @@ async fn traffic(store: &dyn Store, gen: &mut Gen, n: usize, shifted: bool, t0: 
             received_at: t0 + i as i64 + 60_000,
         });
     }
+    (records, labels)
+}
+
+/// Logs `n` predictions (at times from `t0`, one per ms) with labels.
+async fn traffic(store: &dyn Store, gen: &mut Gen, n: usize, shifted: bool, t0: i64, tag: &str) {
+    let (records, labels) = batch(gen, n, shifted, t0, tag);
     store.log_predictions(&records).await.unwrap();
     let outcome = store.record_feedback(&labels, false).await.unwrap();
     assert_eq!(outcome.stored.len(), n);
@@ -197,6 +211,35 @@ async fn count_windows_show_no_drift_then_drift_on_the_shifted_columns() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_column_override_changes_that_columns_test_only() {
+    let (_dir, store, artifacts) = setup().await;
+    let text = r#"
+        [monitoring.columns.f0]
+        method = "psi"
+        threshold = 5.0
+        [monitoring.columns.f2]
+        method = "jensenshannon"
+    "#;
+    let settings = WindowSettings {
+        spec: WindowSpec::Count(500),
+        columns: monitoring::columns::parse(text, "lathe.toml").unwrap(),
+        ..WindowSettings::default()
+    };
+    let mut gen = Gen(SplitMix64::new(42));
+    traffic(store.as_ref(), &mut gen, 500, true, 1_000_000, "cur").await;
+    let fresh =
+        monitoring::update_version(store.as_ref(), artifacts.as_ref(), "churn", 1, &settings, 9)
+            .await
+            .unwrap();
+    let (_, columns, _, drift) = drifted(&fresh[0]);
+    assert_eq!(columns, ["f2", "f4"], "f0's PSI is below 5: {drift}");
+    assert_eq!(drift["columns"]["f0"]["method"], "psi");
+    assert_eq!(drift["columns"]["f2"]["method"], "jensenshannon");
+    assert_eq!(drift["columns"]["f2"]["threshold"], 0.1);
+    assert_eq!(drift["columns"]["f4"]["method"], "binned_chisquare");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn time_windows_with_few_or_no_rows_are_insufficient_data() {
     let (_dir, store, artifacts) = setup().await;
     let settings = WindowSettings {
@@ -241,6 +284,173 @@ async fn time_windows_with_few_or_no_rows_are_insufficient_data() {
     .await
     .unwrap()
     .is_empty());
+}
+
+/// `lathe_eval`'s binary metrics on logged rows and their labels, computed
+/// here directly: what a window's performance must equal.
+fn direct_metrics(records: &[PredictionRecord], labels: &[Feedback]) -> Value {
+    let mut y = Vec::new();
+    let mut p = Vec::new();
+    for l in labels {
+        let r = records.iter().find(|r| r.prediction_id == l.prediction_id).unwrap();
+        let out: Value = serde_json::from_str(&r.outputs).unwrap();
+        p.push(out["probability"].as_f64().unwrap());
+        y.push(u8::from(l.label == "\"yes\""));
+    }
+    let m = lathe_eval::BinaryMetrics::compute(&y, &p, 0.5).unwrap();
+    m.named().iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect()
+}
+
+fn metrics_of(w: &lathe_store::MonitoringWindow) -> Value {
+    let perf: Value = serde_json::from_str(&w.performance).unwrap();
+    ["accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"]
+        .iter()
+        .filter(|k| perf.get(**k).is_some())
+        .map(|k| (k.to_string(), perf[*k].clone()))
+        .collect()
+}
+
+/// Same metrics, equal to the last bits JSON text keeps (serde_json's
+/// default float parsing may differ from the value printed by one ulp).
+fn assert_close(got: &Value, want: &Value) {
+    let (got, want) = (got.as_object().unwrap(), want.as_object().unwrap());
+    assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>());
+    for (k, w) in want {
+        let (g, w) = (got[k].as_f64().unwrap(), w.as_f64().unwrap());
+        assert!((g - w).abs() <= 1e-12 * w.abs().max(1.0), "{k}: {g} vs {w}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_labels_rescore_only_the_windows_they_belong_to() {
+    let (_dir, store, artifacts) = setup().await;
+    let config = monitoring::MonitoringConfig::parse(
+        r#"
+        [monitoring]
+        window = "500"
+        [[alerts]]
+        rule = "metric_below(f1, 0.99)"
+        model = "churn"
+        "#,
+        "lathe.toml",
+    )
+    .unwrap();
+    let settings = config.windows.clone();
+    let mut gen = Gen(SplitMix64::new(42));
+    let (records, labels) = batch(&mut gen, 1_500, false, 1_000_000, "ref");
+    store.log_predictions(&records).await.unwrap();
+    let pass = |now| {
+        let (store, artifacts, settings) =
+            (Arc::clone(&store), Arc::clone(&artifacts), settings.clone());
+        async move {
+            let written = monitoring::update_version(
+                store.as_ref(),
+                artifacts.as_ref(),
+                "churn",
+                1,
+                &settings,
+                now,
+            )
+            .await
+            .unwrap();
+            written.iter().map(|w| w.index).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(pass(1).await, vec![0, 1, 2]);
+    let first = store.list_windows("churn", Some(1)).await.unwrap();
+    for w in &first {
+        assert_eq!((w.labeled_rows, w.labels_through), (0, 0));
+        assert_eq!(metrics_of(w), serde_json::json!({}), "no labels, no metrics");
+    }
+    assert!(monitoring::alerts::evaluate(store.as_ref(), &config, 1).await.unwrap().is_empty());
+
+    // Half of window 1's labels arrive after it was computed.
+    store.record_feedback(&labels[500..750], false).await.unwrap();
+    assert_eq!(pass(2).await, vec![1], "only the window the labels belong to is rewritten");
+    let second = store.list_windows("churn", Some(1)).await.unwrap();
+    assert_eq!(second[1].labeled_rows, 250);
+    assert_close(&metrics_of(&second[1]), &direct_metrics(&records, &labels[500..750]));
+    assert_eq!(second[1].labels_through, labels[749].received_at);
+    assert_eq!(
+        (second[1].drift.as_str(), second[1].computed_at),
+        (first[1].drift.as_str(), 1),
+        "drift is not recomputed"
+    );
+    assert_eq!((&second[0], &second[2]), (&first[0], &first[2]));
+    let fired = monitoring::alerts::evaluate(store.as_ref(), &config, 2).await.unwrap();
+    assert_eq!(fired.len(), 1, "metric_below reads the rescored window");
+
+    // The rest of them: the metrics count all 500.
+    store.record_feedback(&labels[750..1_000], false).await.unwrap();
+    assert_eq!(pass(3).await, vec![1]);
+    let third = store.list_windows("churn", Some(1)).await.unwrap();
+    assert_eq!(third[1].labeled_rows, 500);
+    assert_close(&metrics_of(&third[1]), &direct_metrics(&records, &labels[500..1_000]));
+    assert!(pass(4).await.is_empty(), "no new labels: nothing rewritten");
+
+    // Labels stamped before window 1's newest (within the grace period) still count.
+    assert!(labels[499].received_at < third[1].labels_through);
+    store.record_feedback(&labels[..500], false).await.unwrap();
+    assert_eq!(pass(5).await, vec![0]);
+    let fourth = store.list_windows("churn", Some(1)).await.unwrap();
+    assert_close(&metrics_of(&fourth[0]), &direct_metrics(&records, &labels[..500]));
+    // Labels of predictions no window holds yet wait for their window.
+    let (tail, tail_labels) = batch(&mut gen, 200, false, 3_000_000, "tail");
+    store.log_predictions(&tail).await.unwrap();
+    store.record_feedback(&tail_labels, false).await.unwrap();
+    assert!(pass(6).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_labels_find_their_time_window_by_prediction_time() {
+    let (_dir, store, artifacts) = setup().await;
+    let settings =
+        WindowSettings { spec: "1s".parse().unwrap(), grace_ms: 500, ..WindowSettings::default() };
+    let mut gen = Gen(SplitMix64::new(3));
+    let (a, a_labels) = batch(&mut gen, 300, false, 10_000, "a");
+    let (b, b_labels) = batch(&mut gen, 200, false, 11_000, "b");
+    store.log_predictions(&a).await.unwrap();
+    store.log_predictions(&b).await.unwrap();
+    let run = |now| {
+        let (store, artifacts, settings) =
+            (Arc::clone(&store), Arc::clone(&artifacts), settings.clone());
+        async move {
+            monitoring::update_version(
+                store.as_ref(),
+                artifacts.as_ref(),
+                "churn",
+                1,
+                &settings,
+                now,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let fresh = run(12_600).await;
+    assert_eq!(
+        fresh.iter().map(|w| (w.index, w.rows)).collect::<Vec<_>>(),
+        vec![(10, 300), (11, 200)]
+    );
+    store.record_feedback(&b_labels, false).await.unwrap();
+    let rescored = run(12_700).await;
+    assert_eq!(
+        rescored.iter().map(|w| (w.index, w.labeled_rows)).collect::<Vec<_>>(),
+        vec![(11, 200)]
+    );
+    assert_close(&metrics_of(&rescored[0]), &direct_metrics(&b, &b_labels));
+    // Later labels carry later arrival times.
+    let a_labels: Vec<Feedback> = a_labels
+        .into_iter()
+        .map(|l| Feedback { received_at: l.received_at + 20_000, ..l })
+        .collect();
+    store.record_feedback(&a_labels, false).await.unwrap();
+    let rescored = run(12_800).await;
+    assert_eq!(
+        rescored.iter().map(|w| (w.index, w.labeled_rows)).collect::<Vec<_>>(),
+        vec![(10, 300)]
+    );
+    assert_close(&metrics_of(&rescored[0]), &direct_metrics(&a, &a_labels));
 }
 
 /// A webhook receiver on 127.0.0.1 that keeps every JSON body it gets.

@@ -16,6 +16,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "production monitoring",
         sql: include_str!("../migrations/0002_monitoring.sql"),
     },
+    Migration {
+        version: 3,
+        description: "late labels",
+        sql: include_str!("../migrations/0003_late_labels.sql"),
+    },
 ];
 
 /// Connects to `url` (`postgresql://user@host:port/db`), migrates, and returns

@@ -13,9 +13,9 @@ use lathe_core::{
 };
 use lathe_store::{
     AlertDelivery, AlertEpisode, CreateLoggedModel, CreateModelVersion, CreateRun, Feedback,
-    FeedbackOutcome, LoggedPrediction, MonitoringWindow, Page, PredictionLogSummary,
-    PredictionQuery, PredictionRecord, Result, SearchLoggedModels, SearchQuery, SearchRuns, Store,
-    StoreError, UpdateRun,
+    FeedbackOutcome, LabelArrival, LabelQuery, LoggedPrediction, MonitoringWindow, Page,
+    PredictionLogSummary, PredictionQuery, PredictionRecord, Result, SearchLoggedModels,
+    SearchQuery, SearchRuns, Store, StoreError, UpdateRun,
 };
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::Method;
@@ -572,7 +572,15 @@ impl Store for RestStore {
         Err(monitoring_unsupported("feedback"))
     }
 
+    async fn labels_since(&self, _query: &LabelQuery) -> Result<Vec<LabelArrival>> {
+        Err(monitoring_unsupported("feedback"))
+    }
+
     async fn put_window(&self, _window: &MonitoringWindow) -> Result<bool> {
+        Err(monitoring_unsupported("monitoring windows"))
+    }
+
+    async fn rescore_window(&self, _window: &MonitoringWindow) -> Result<bool> {
         Err(monitoring_unsupported("monitoring windows"))
     }
 

@@ -2,7 +2,8 @@
 //!
 //! Both are written by the server's monitoring job. A window's key is its
 //! primary key, so a window computed twice (two servers, a restart) is
-//! stored once; a partial unique index allows one firing episode per rule
+//! stored once, and only its performance part is rewritten when late
+//! labels rescore it; a partial unique index allows one firing episode per rule
 //! and model, so an alert cannot fire twice in one episode.
 
 use lathe_core::new_id;
@@ -12,7 +13,8 @@ use sqlx::any::AnyRow;
 use crate::{error::db, rows, sql::Sql, SqlStore};
 
 const WINDOW_COLUMNS: &str = "model_name, model_version, window_kind, window_index, start_time, \
-     end_time, first_seq, last_seq, row_count, labeled_rows, status, drift, performance, computed_at";
+     end_time, first_seq, last_seq, row_count, labeled_rows, status, drift, performance, computed_at, \
+     labels_through";
 
 const EPISODE_COLUMNS: &str = "episode_id, rule, model_name, state, fired_at, resolved_at, detail";
 
@@ -32,6 +34,7 @@ fn window(row: &AnyRow) -> Result<MonitoringWindow> {
         drift: rows::text(row, "drift")?,
         performance: rows::text(row, "performance")?,
         computed_at: rows::int(row, "computed_at")?,
+        labels_through: rows::int(row, "labels_through")?,
     })
 }
 
@@ -65,8 +68,22 @@ impl SqlStore {
         sql.arg(w.first_seq).push(", ").arg(w.last_seq).push(", ");
         sql.arg(w.rows).push(", ").arg(w.labeled_rows).push(", ");
         sql.arg(w.status.as_str()).push(", ").arg(w.drift.as_str()).push(", ");
-        sql.arg(w.performance.as_str()).push(", ").arg(w.computed_at);
+        sql.arg(w.performance.as_str()).push(", ").arg(w.computed_at).push(", ");
+        sql.arg(w.labels_through);
         sql.push(") ON CONFLICT (model_name, model_version, window_kind, window_index) DO NOTHING");
+        let _w = self.write_guard().await;
+        let done = sql.query().execute(&self.pool).await.map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub(crate) async fn rescore_window(&self, w: &MonitoringWindow) -> Result<bool> {
+        let mut sql = Sql::new(self.dialect, "UPDATE monitoring_windows SET labeled_rows = ");
+        sql.arg(w.labeled_rows).push(", performance = ").arg(w.performance.as_str());
+        sql.push(", labels_through = ").arg(w.labels_through);
+        sql.push(" WHERE model_name = ").arg(w.model_name.as_str());
+        sql.push(" AND model_version = ").arg(w.model_version);
+        sql.push(" AND window_kind = ").arg(w.kind.as_str());
+        sql.push(" AND window_index = ").arg(w.index);
         let _w = self.write_guard().await;
         let done = sql.query().execute(&self.pool).await.map_err(db)?;
         Ok(done.rows_affected() > 0)

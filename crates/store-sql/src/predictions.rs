@@ -5,8 +5,8 @@
 //! already logged is skipped, which makes a retried batch harmless.
 
 use lathe_store::{
-    Feedback, FeedbackOutcome, LoggedPrediction, PredictionLogSummary, PredictionQuery,
-    PredictionRecord, Result, StoreError,
+    Feedback, FeedbackOutcome, LabelArrival, LabelQuery, LoggedPrediction, PredictionLogSummary,
+    PredictionQuery, PredictionRecord, Result, StoreError,
 };
 use sqlx::any::AnyRow;
 
@@ -100,6 +100,41 @@ impl SqlStore {
         found.iter().map(logged).collect()
     }
 
+    pub(crate) async fn labels_since(&self, q: &LabelQuery) -> Result<Vec<LabelArrival>> {
+        if q.limit <= 0 || q.limit > MAX_READ {
+            return Err(StoreError::invalid(format!(
+                "limit must be between 1 and {MAX_READ}, got {}",
+                q.limit
+            )));
+        }
+        // Driven by the index on (model, version, received_at): this
+        // version's labels that arrived since the cursor, not its log. CROSS
+        // JOIN makes SQLite keep that order (its planner would otherwise walk
+        // the version's predictions and look each label up).
+        let mut sql = Sql::new(
+            self.dialect,
+            "SELECT p.seq, p.timestamp, f.received_at FROM prediction_feedback f \
+             CROSS JOIN predictions p WHERE p.prediction_id = f.prediction_id \
+             AND f.model_name = ",
+        );
+        sql.arg(q.model_name.as_str()).push(" AND f.model_version = ").arg(q.model_version);
+        sql.push(" AND f.received_at >= ").arg(q.received_after);
+        sql.push(" AND (f.received_at > ").arg(q.received_after);
+        sql.push(" OR p.seq > ").arg(q.after_seq).push(")");
+        sql.push(" ORDER BY f.received_at, p.seq LIMIT ").arg(q.limit);
+        let found = sql.query().fetch_all(&self.pool).await.map_err(db)?;
+        found
+            .iter()
+            .map(|row| {
+                Ok(LabelArrival {
+                    seq: rows::int(row, "seq")?,
+                    timestamp: rows::int(row, "timestamp")?,
+                    received_at: rows::int(row, "received_at")?,
+                })
+            })
+            .collect()
+    }
+
     pub(crate) async fn prediction_log_summary(
         &self,
         model_name: Option<&str>,
@@ -142,28 +177,31 @@ impl SqlStore {
         let _w = self.write_guard().await;
         let mut tx = self.pool.begin().await.map_err(db)?;
         for f in feedback {
-            let known: Option<(i64,)> =
-                sqlx::query_as("SELECT seq FROM predictions WHERE prediction_id = $1")
-                    .bind(f.prediction_id.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db)?;
-            if known.is_none() {
+            let known: Option<(String, i64)> = sqlx::query_as(
+                "SELECT model_name, model_version FROM predictions WHERE prediction_id = $1",
+            )
+            .bind(f.prediction_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+            let Some((model_name, model_version)) = known else {
                 outcome.unknown.push(f.prediction_id.clone());
                 continue;
-            }
+            };
             let conflict = if overwrite {
                 "DO UPDATE SET label = excluded.label, received_at = excluded.received_at"
             } else {
                 "DO NOTHING"
             };
             let written = sqlx::query(&format!(
-                "INSERT INTO prediction_feedback (prediction_id, label, received_at) \
-                 VALUES ($1, $2, $3) ON CONFLICT (prediction_id) {conflict}"
+                "INSERT INTO prediction_feedback (prediction_id, label, received_at, model_name, \
+                 model_version) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (prediction_id) {conflict}"
             ))
             .bind(f.prediction_id.as_str())
             .bind(f.label.as_str())
             .bind(f.received_at)
+            .bind(model_name.as_str())
+            .bind(model_version)
             .execute(&mut *tx)
             .await
             .map_err(db)?;

@@ -7,9 +7,9 @@ use lathe_core::{
 };
 use lathe_store::{
     AlertDelivery, AlertEpisode, CreateLoggedModel, CreateModelVersion, CreateRun, Feedback,
-    FeedbackOutcome, LoggedPrediction, MonitoringWindow, Page, PredictionLogSummary,
-    PredictionQuery, PredictionRecord, Result, SearchLoggedModels, SearchQuery, SearchRuns, Store,
-    UpdateRun,
+    FeedbackOutcome, LabelArrival, LabelQuery, LoggedPrediction, MonitoringWindow, Page,
+    PredictionLogSummary, PredictionQuery, PredictionRecord, Result, SearchLoggedModels,
+    SearchQuery, SearchRuns, Store, UpdateRun,
 };
 
 use crate::SqlStore;
@@ -269,8 +269,16 @@ impl Store for SqlStore {
         SqlStore::record_feedback(self, feedback, overwrite).await
     }
 
+    async fn labels_since(&self, query: &LabelQuery) -> Result<Vec<LabelArrival>> {
+        SqlStore::labels_since(self, query).await
+    }
+
     async fn put_window(&self, window: &MonitoringWindow) -> Result<bool> {
         SqlStore::put_window(self, window).await
+    }
+
+    async fn rescore_window(&self, window: &MonitoringWindow) -> Result<bool> {
+        SqlStore::rescore_window(self, window).await
     }
 
     async fn list_windows(

@@ -23,6 +23,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "production monitoring",
         sql: include_str!("../migrations/0002_monitoring.sql"),
     },
+    Migration {
+        version: 3,
+        description: "late labels",
+        sql: include_str!("../migrations/0003_late_labels.sql"),
+    },
 ];
 
 /// Opens (creating if needed) the database at `path`, migrates it, and

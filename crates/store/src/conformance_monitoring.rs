@@ -9,13 +9,15 @@
 use lathe_core::new_id;
 
 use crate::{
-    AlertDelivery, Feedback, MonitoringWindow, PredictionQuery, PredictionRecord, Store, StoreError,
+    AlertDelivery, Feedback, LabelQuery, MonitoringWindow, PredictionQuery, PredictionRecord,
+    Store, StoreError,
 };
 
 /// Runs every monitoring story, in order, against `store`.
 pub async fn run_all(store: &dyn Store) {
     prediction_log(store).await;
     feedback(store).await;
+    label_arrivals(store).await;
     windows(store).await;
     alerts(store).await;
 }
@@ -150,6 +152,7 @@ pub async fn windows(store: &dyn Store) {
         drift: r#"{"dataset_drift": false}"#.into(),
         performance: r#"{"accuracy": 0.9}"#.into(),
         computed_at: 42,
+        labels_through: 7,
     };
     assert!(store.put_window(&window(1, 1, "ok")).await.expect("put"));
     assert!(store.put_window(&window(1, 0, "insufficient_data")).await.expect("put"));
@@ -167,6 +170,71 @@ pub async fn windows(store: &dyn Store) {
     assert_eq!(all[1], window(1, 1, "ok"), "the first write stands");
     assert_eq!(store.list_windows(&model, Some(2)).await.expect("v2").len(), 1);
     assert!(store.list_windows("no-such-model", None).await.expect("none").is_empty());
+
+    // Late labels rewrite the performance part only.
+    let mut rescored = window(1, 1, "ok");
+    rescored.labeled_rows = 480;
+    rescored.performance = r#"{"accuracy": 0.7}"#.into();
+    rescored.labels_through = 9_000;
+    rescored.drift = "{}".into();
+    rescored.computed_at = 99;
+    assert!(store.rescore_window(&rescored).await.expect("rescore"));
+    let after = store.list_windows(&model, Some(1)).await.expect("list");
+    let expected = MonitoringWindow {
+        labeled_rows: 480,
+        performance: r#"{"accuracy": 0.7}"#.into(),
+        labels_through: 9_000,
+        ..window(1, 1, "ok")
+    };
+    assert_eq!(after[1], expected, "drift and computed_at stay as first written");
+    assert_eq!(after[0], window(1, 0, "insufficient_data"), "other windows are untouched");
+    assert!(!store.rescore_window(&window(1, 9, "ok")).await.expect("absent"), "no such window");
+}
+
+/// Labels are found by arrival time, paged by `(received_at, seq)`, per version.
+pub async fn label_arrivals(store: &dyn Store) {
+    let model = format!("late-{}", new_id());
+    let batch: Vec<_> = (0..6).map(|i| record(&model, 1 + i / 5, i)).collect();
+    store.log_predictions(&batch).await.expect("log");
+    let label = |i: usize, at: i64| Feedback {
+        prediction_id: batch[i].prediction_id.clone(),
+        label: "1".into(),
+        received_at: at,
+    };
+    let labels = [label(3, 200), label(0, 100), label(1, 200), label(2, 300), label(5, 50)];
+    store.record_feedback(&labels, false).await.expect("feedback");
+    let seqs = store.read_predictions(&query(&model, 1, 0, 10)).await.expect("read");
+    let seq = |i: usize| seqs[i].seq;
+    let since = |received_after: i64, after_seq: i64, limit: i64| LabelQuery {
+        model_name: model.clone(),
+        model_version: 1,
+        received_after,
+        after_seq,
+        limit,
+    };
+    let all = store.labels_since(&since(0, i64::MAX, 10)).await.expect("all");
+    let seen: Vec<_> = all.iter().map(|a| (a.seq, a.timestamp, a.received_at)).collect();
+    assert_eq!(
+        seen,
+        vec![
+            (seq(0), 1_000, 100),
+            (seq(1), 1_001, 200),
+            (seq(3), 1_003, 200),
+            (seq(2), 1_002, 300)
+        ],
+        "version 1 only, by arrival then seq"
+    );
+    let later = store.labels_since(&since(100, i64::MAX, 10)).await.expect("later");
+    assert_eq!(later.len(), 3, "strictly after the arrival time");
+    let page = store.labels_since(&since(200, seq(1), 10)).await.expect("page");
+    let seen: Vec<_> = page.iter().map(|a| a.seq).collect();
+    assert_eq!(seen, vec![seq(3), seq(2)], "the cursor's tie-breaker is seq");
+    let first = store.labels_since(&since(0, i64::MAX, 1)).await.expect("limit");
+    assert_eq!(first.len(), 1);
+    assert!(matches!(
+        store.labels_since(&since(0, 0, 0)).await,
+        Err(StoreError::InvalidParameter(_))
+    ));
 }
 
 /// An alert fires once per episode, resolves once, and keeps its history

@@ -25,8 +25,8 @@ mod store;
 pub use artifacts::{ArtifactStore, FileInfo, LocalArtifactStore};
 pub use error::{Result, StoreError};
 pub use monitoring::{
-    AlertDelivery, AlertEpisode, Feedback, FeedbackOutcome, LoggedPrediction, MonitoringWindow,
-    PredictionLogSummary, PredictionQuery, PredictionRecord,
+    AlertDelivery, AlertEpisode, Feedback, FeedbackOutcome, LabelArrival, LabelQuery,
+    LoggedPrediction, MonitoringWindow, PredictionLogSummary, PredictionQuery, PredictionRecord,
 };
 pub use page::{Page, PageToken};
 pub use store::{

@@ -96,7 +96,37 @@ pub struct FeedbackOutcome {
     pub kept_first: Vec<String>,
 }
 
-/// One computed monitoring window of one model version; written once.
+/// A label that arrived, located in the log: what the monitoring job needs
+/// to find the windows whose performance a late label changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelArrival {
+    /// `seq` of the labeled prediction (locates it in a count window).
+    pub seq: i64,
+    /// Time of the labeled prediction (locates it in a time window).
+    pub timestamp: i64,
+    /// When the label arrived.
+    pub received_at: i64,
+}
+
+/// Which labels of one model version to read, oldest arrival first.
+#[derive(Debug, Clone, Default)]
+pub struct LabelQuery {
+    /// Registered model name.
+    pub model_name: String,
+    /// Version.
+    pub model_version: i64,
+    /// Only labels whose `(received_at, seq)` comes after
+    /// `(received_after, after_seq)`: pass `i64::MAX` as `after_seq` for
+    /// "arrived after `received_after`", and the last arrival read to page on.
+    pub received_after: i64,
+    /// The tie-breaker of the cursor (see `received_after`).
+    pub after_seq: i64,
+    /// At most this many, by `(received_at, seq)`.
+    pub limit: i64,
+}
+
+/// One computed monitoring window of one model version. Its drift is
+/// written once; its performance is rescored when labels arrive late.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MonitoringWindow {
     /// Registered model name.
@@ -117,7 +147,7 @@ pub struct MonitoringWindow {
     pub last_seq: i64,
     /// Predictions in the window.
     pub rows: i64,
-    /// Of which labeled when the window was computed.
+    /// Of which labeled when the window was last scored.
     pub labeled_rows: i64,
     /// `ok` or `insufficient_data`.
     pub status: String,
@@ -125,8 +155,11 @@ pub struct MonitoringWindow {
     pub drift: String,
     /// Performance from labels, JSON.
     pub performance: String,
-    /// When it was computed.
+    /// When it was computed (its drift; a rescore keeps this time).
     pub computed_at: i64,
+    /// The newest `received_at` among the labels its performance counts
+    /// (0 when none): a label that arrives later is a late label.
+    pub labels_through: i64,
 }
 
 /// One episode of an alert rule: it fires once and resolves once.

@@ -7,8 +7,9 @@ use lathe_core::{
 };
 
 use crate::{
-    AlertDelivery, AlertEpisode, Feedback, FeedbackOutcome, LoggedPrediction, MonitoringWindow,
-    Page, PredictionLogSummary, PredictionQuery, PredictionRecord, Result,
+    AlertDelivery, AlertEpisode, Feedback, FeedbackOutcome, LabelArrival, LabelQuery,
+    LoggedPrediction, MonitoringWindow, Page, PredictionLogSummary, PredictionQuery,
+    PredictionRecord, Result,
 };
 
 /// A new run.
@@ -272,9 +273,16 @@ pub trait Store: Send + Sync + 'static {
         feedback: &[Feedback],
         overwrite: bool,
     ) -> Result<FeedbackOutcome>;
+    /// Labels of one version that arrived after a cursor, with where their
+    /// predictions sit in the log (an index on version and arrival time: no log scan).
+    async fn labels_since(&self, query: &LabelQuery) -> Result<Vec<LabelArrival>>;
     /// Stores a computed window; `false` (and nothing written) when that
     /// window (model, version, kind, index) is already stored.
     async fn put_window(&self, window: &MonitoringWindow) -> Result<bool>;
+    /// Replaces the performance part (`labeled_rows`, `performance`,
+    /// `labels_through`) of a stored window, leaving its drift as it was;
+    /// `false` when no such window is stored.
+    async fn rescore_window(&self, window: &MonitoringWindow) -> Result<bool>;
     /// A model's windows (one version or all), by version, kind, index.
     async fn list_windows(
         &self,

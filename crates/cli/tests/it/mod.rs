@@ -9,6 +9,7 @@ pub(crate) mod harness;
 mod llm_finetune;
 mod llm_openai;
 mod monitoring;
+mod monitoring_tasks;
 mod pipeline_run;
 mod quickstart;
 mod reference_profile;

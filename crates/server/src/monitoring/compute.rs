@@ -1,14 +1,18 @@
 //! One window's verdicts from its logged rows: drift of every feature and
 //! of the prediction against the reference profile (`lathe_monitor`), and
-//! performance against the labels that arrived (`lathe_eval`).
+//! performance against the labels that arrived ([`super::performance`]),
+//! which late labels score again.
 
 use std::collections::BTreeMap;
 
-use lathe_monitor::{window_drift, ReferenceProfile, WindowValues};
+use lathe_monitor::{window_drift_with, ReferenceProfile, WindowOptions, WindowValues};
 use lathe_store::{LoggedPrediction, MonitoringWindow};
 use serde_json::{json, Value};
 
-use super::WindowSettings;
+use super::{
+    performance::{score, Task},
+    WindowSettings,
+};
 
 /// Which window of which version.
 pub(crate) struct Cut<'a> {
@@ -27,8 +31,7 @@ pub(crate) fn window(
     settings: &WindowSettings,
     now: i64,
 ) -> MonitoringWindow {
-    let (features, predictions, scored) = columns(rows);
-    let labeled = scored.iter().filter(|s| s.label.is_some()).count();
+    let (features, predictions) = columns(rows);
     let enough = rows.len() as i64 >= settings.min_rows.max(1);
     let drift = match (enough, profile) {
         (false, _) => json!({ "note": format!(
@@ -36,16 +39,16 @@ pub(crate) fn window(
         ) }),
         (true, None) => json!({ "note": "the model version has no reference profile" }),
         (true, Some(profile)) => {
-            let d = window_drift(
-                profile,
-                &features,
-                Some(&predictions),
-                settings.threshold,
-                settings.drift_share,
-            );
+            let options = WindowOptions {
+                threshold: settings.threshold,
+                drift_share: settings.drift_share,
+                columns: settings.columns.clone(),
+            };
+            let d = window_drift_with(profile, &features, Some(&predictions), &options);
             serde_json::to_value(&d).unwrap_or(Value::Null)
         }
     };
+    let scored = score(rows, settings.min_rows);
     MonitoringWindow {
         model_name: cut.model.to_string(),
         model_version: cut.version,
@@ -56,11 +59,28 @@ pub(crate) fn window(
         first_seq: rows.first().map_or(0, |r| r.seq),
         last_seq: rows.last().map_or(0, |r| r.seq),
         rows: rows.len() as i64,
-        labeled_rows: labeled as i64,
+        labeled_rows: scored.labeled_rows,
         status: if enough { "ok" } else { "insufficient_data" }.into(),
         drift: drift.to_string(),
-        performance: with_latency(performance(&scored, settings.min_rows), rows).to_string(),
+        performance: with_latency(scored.performance, rows).to_string(),
         computed_at: now,
+        labels_through: scored.labels_through,
+    }
+}
+
+/// `stored` with its performance part scored again from its rows, as they
+/// are now (late labels included); its drift stays as computed.
+pub(crate) fn rescored(
+    stored: &MonitoringWindow,
+    rows: &[LoggedPrediction],
+    settings: &WindowSettings,
+) -> MonitoringWindow {
+    let scored = score(rows, settings.min_rows);
+    MonitoringWindow {
+        labeled_rows: scored.labeled_rows,
+        performance: with_latency(scored.performance, rows).to_string(),
+        labels_through: scored.labels_through,
+        ..stored.clone()
     }
 }
 
@@ -79,19 +99,11 @@ fn with_latency(mut performance: Value, rows: &[LoggedPrediction]) -> Value {
     performance
 }
 
-/// What a row contributes to performance.
-struct Scored {
-    probability: f64,
-    /// Whether the label is the positive class.
-    label: Option<bool>,
-    delay_ms: Option<i64>,
-}
-
 /// The window's columns by name (numbers stay numbers; anything else is a
-/// category), its predicted probabilities, and the scored rows.
-fn columns(
-    rows: &[LoggedPrediction],
-) -> (BTreeMap<String, WindowValues>, WindowValues, Vec<Scored>) {
+/// category) and its predictions as the reference profile holds them: a
+/// binary classifier's positive-class probability, a regressor's value, a
+/// multiclass classifier's predicted class.
+fn columns(rows: &[LoggedPrediction]) -> (BTreeMap<String, WindowValues>, WindowValues) {
     let parsed: Vec<serde_json::Map<String, Value>> = rows
         .iter()
         .map(|r| match serde_json::from_str(&r.record.inputs) {
@@ -121,55 +133,22 @@ fn columns(
         };
         features.insert(name.clone(), values);
     }
-    let mut probabilities = Vec::with_capacity(rows.len());
-    let mut scored = Vec::with_capacity(rows.len());
-    for r in rows {
-        let outputs: Value = serde_json::from_str(&r.record.outputs).unwrap_or(Value::Null);
-        let probability = outputs["probability"].as_f64().unwrap_or(f64::NAN);
-        probabilities.push(probability);
-        let positive = outputs["positive_class"].as_str();
-        let label = r.label.as_deref().and_then(|l| {
-            let l: Value = serde_json::from_str(l).ok()?;
-            Some(l.as_str().map_or_else(|| l.to_string(), str::to_string))
-        });
-        scored.push(Scored {
-            probability,
-            label: label.zip(positive).map(|(l, p)| l == p),
-            delay_ms: r.label_received_at.map(|at| at - r.record.timestamp),
-        });
-    }
-    (features, WindowValues::Numerical(probabilities), scored)
-}
-
-/// Accuracy, F1, ROC-AUC and log loss of the labeled rows (`lathe_eval`),
-/// with the delay between prediction and label.
-fn performance(scored: &[Scored], min_rows: i64) -> Value {
-    let labeled: Vec<&Scored> =
-        scored.iter().filter(|s| s.label.is_some() && s.probability.is_finite()).collect();
-    let mut delays: Vec<i64> = labeled.iter().filter_map(|s| s.delay_ms).collect();
-    delays.sort_unstable();
-    let delay = (!delays.is_empty())
-        .then(|| json!({ "median": delays[delays.len() / 2], "max": delays[delays.len() - 1] }));
-    let mut out = json!({ "labeled": labeled.len(), "label_delay_ms": delay });
-    if (labeled.len() as i64) < min_rows.max(1) {
-        out["note"] = json!(format!(
-            "{} labeled rows, fewer than the minimum of {min_rows}: no metrics",
-            labeled.len()
-        ));
-        return out;
-    }
-    let y_true: Vec<u8> = labeled.iter().map(|s| u8::from(s.label == Some(true))).collect();
-    let y_prob: Vec<f64> = labeled.iter().map(|s| s.probability).collect();
-    match lathe_eval::BinaryMetrics::compute(&y_true, &y_prob, 0.5) {
-        Ok(m) => {
-            for (name, value) in m.named() {
-                out[name] = serde_json::Number::from_f64(value).map_or(Value::Null, Value::Number);
-            }
-        }
-        // One class only among the labels: ROC-AUC is undefined.
-        Err(e) => out["note"] = json!(e.to_string()),
-    }
-    out
+    let outputs: Vec<Value> = rows
+        .iter()
+        .map(|r| serde_json::from_str(&r.record.outputs).unwrap_or(Value::Null))
+        .collect();
+    let predictions = match outputs.iter().find_map(Task::of) {
+        Some(Task::Multiclass) => WindowValues::Categorical(
+            outputs.iter().map(|o| o["prediction"].as_str().map(str::to_string)).collect(),
+        ),
+        Some(Task::Regression) => WindowValues::Numerical(
+            outputs.iter().map(|o| o["prediction"].as_f64().unwrap_or(f64::NAN)).collect(),
+        ),
+        Some(Task::Binary) | None => WindowValues::Numerical(
+            outputs.iter().map(|o| o["probability"].as_f64().unwrap_or(f64::NAN)).collect(),
+        ),
+    };
+    (features, predictions)
 }
 
 #[cfg(test)]

@@ -1,14 +1,20 @@
 //! Production monitoring in the control plane: the background job that cuts
 //! each model version's prediction log into tumbling windows, tests each
 //! window for drift against the version's reference profile and scores it
-//! against the labels that arrived ([`windows`]), and the alert rules that
-//! read the windows and deliver to webhooks ([`alerts`]). The same
+//! against the labels that arrived ([`windows`]; binary, multiclass and
+//! regression models alike, in `performance`), rescores a window's
+//! performance when labels arrive after it was cut (`late`), and the alert
+//! rules that read the windows and deliver to webhooks ([`alerts`]); a
+//! column's drift test may be overridden in the config ([`columns`]). The same
 //! functions serve `lathe monitor status`, which brings windows up to date
 //! on demand.
 
 pub mod alerts;
+pub mod columns;
 mod compute;
 pub mod config;
+mod late;
+mod performance;
 pub mod report;
 pub mod windows;
 

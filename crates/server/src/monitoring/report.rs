@@ -37,10 +37,32 @@ pub struct Summary {
     pub prediction_drift: Option<bool>,
     /// Columns the reference lacks (schema drift).
     pub extra_columns: Vec<String>,
-    /// accuracy, f1, roc_auc, log_loss (absent without enough labels).
+    /// `binary`, `multiclass` or `regression`, once labels arrived.
+    pub task: Option<String>,
+    /// The headline metrics of the model's task (absent without enough
+    /// labels), see [`metric_names`].
     pub metrics: Vec<(&'static str, Option<f64>)>,
     /// The stored drift JSON.
     pub drift: Value,
+}
+
+/// The metrics shown for a window's task (its performance's `task`), in
+/// order: binary (and windows without labels): accuracy, f1, roc_auc,
+/// log_loss; multiclass: accuracy, f1_macro, roc_auc, log_loss; regression:
+/// mae, rmse, r2.
+pub fn metric_names(task: Option<&str>) -> &'static [&'static str] {
+    match task {
+        Some("regression") => &["mae", "rmse", "r2"],
+        Some("multiclass") => &["accuracy", "f1_macro", "roc_auc", "log_loss"],
+        _ => &["accuracy", "f1", "roc_auc", "log_loss"],
+    }
+}
+
+impl Summary {
+    /// The value of one of its metrics, when the window has it.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        self.metrics.iter().find(|(m, _)| *m == name).and_then(|(_, v)| *v)
+    }
 }
 
 /// Reads a stored window's verdicts.
@@ -62,7 +84,11 @@ pub fn summary(w: &MonitoringWindow) -> Summary {
         drifted,
         prediction_drift: drift["prediction"]["drift"].as_bool(),
         extra_columns: names(&drift["extra_columns"]),
-        metrics: ["accuracy", "f1", "roc_auc", "log_loss"].map(|m| (m, perf[m].as_f64())).to_vec(),
+        task: perf["task"].as_str().map(str::to_string),
+        metrics: metric_names(perf["task"].as_str())
+            .iter()
+            .map(|m| (*m, perf[*m].as_f64()))
+            .collect(),
         drift,
     }
 }
@@ -114,17 +140,24 @@ pub fn render(
     let share: Vec<Option<f64>> = summaries.iter().map(|s| s.drift_share).collect();
     let bad: Vec<bool> = summaries.iter().map(|s| s.dataset_drift == Some(true)).collect();
     line_chart(&mut html, &labels, &[("drift share", "ref", &share)], &bad, Some(drift_share));
-    html.push_str("<h2>Performance per window</h2><p class=\"muted\">From the labels joined when the window was computed.</p>");
-    let metric =
-        |i: usize| -> Vec<Option<f64>> { summaries.iter().map(|s| s.metrics[i].1).collect() };
-    let (acc, f1, auc) = (metric(0), metric(1), metric(2));
-    line_chart(
-        &mut html,
-        &labels,
-        &[("accuracy", "ref", &acc), ("f1", "cur", &f1), ("roc_auc", "muted", &auc)],
-        &[],
-        None,
-    );
+    html.push_str("<h2>Performance per window</h2><p class=\"muted\">From the labels joined when the window was last scored (late labels rescore it).</p>");
+    // The latest scored window's task names the lines; a window of another
+    // task (an older version) shows no point on them.
+    let names = metric_names(summaries.iter().rev().find_map(|s| s.task.as_deref()));
+    let series: Vec<(&str, Vec<Option<f64>>)> = names
+        .iter()
+        .take(3)
+        .map(|name| {
+            let values = summaries.iter().map(|s| s.metric(name)).collect();
+            (*name, values)
+        })
+        .collect();
+    let lines: Vec<(&str, &str, &Vec<Option<f64>>)> = series
+        .iter()
+        .zip(["ref", "cur", "muted"])
+        .map(|((name, values), class)| (*name, class, values))
+        .collect();
+    line_chart(&mut html, &labels, &lines, &[], None);
     verdict_table(&mut html, windows, &summaries);
     if let Some((w, s)) =
         windows.iter().zip(&summaries).rev().find(|(_, s)| s.dataset_drift.is_some())

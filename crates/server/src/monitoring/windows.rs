@@ -12,13 +12,13 @@
 //! below the minimum row count is stored as `insufficient_data` with no
 //! drift verdict: too few rows never raise a false alarm.
 
-use std::{str::FromStr, sync::Arc};
+use std::{collections::BTreeMap, str::FromStr, sync::Arc};
 
-use lathe_monitor::ReferenceProfile;
-use lathe_store::{ArtifactStore, MonitoringWindow, PredictionQuery, Store};
+use lathe_monitor::{ColumnOverride, ReferenceProfile};
+use lathe_store::{ArtifactStore, LoggedPrediction, MonitoringWindow, PredictionQuery, Store};
 use tokio::io::AsyncReadExt;
 
-use super::{compute, MonitorError, Result};
+use super::{compute, late, MonitorError, Result};
 
 /// The model version tag that names the stored reference profile.
 pub const PROFILE_TAG: &str = "lathe.reference_profile";
@@ -94,10 +94,14 @@ pub struct WindowSettings {
     pub grace_ms: i64,
     /// Rows per read of the log when collecting a time window.
     pub page_rows: i64,
+    /// Per-feature overrides of the drift test and threshold
+    /// (`[monitoring.columns.NAME]`, parsed by [`super::columns::parse`]).
+    pub columns: BTreeMap<String, ColumnOverride>,
 }
 
 impl Default for WindowSettings {
-    /// Windows of 500 predictions, at least 100 rows, 0.05, 0.5, 10 s, pages of 50,000.
+    /// Windows of 500 predictions, at least 100 rows, 0.05, 0.5, 10 s, pages
+    /// of 50,000, no column override.
     fn default() -> WindowSettings {
         WindowSettings {
             spec: WindowSpec::Count(500),
@@ -106,6 +110,7 @@ impl Default for WindowSettings {
             drift_share: 0.5,
             grace_ms: 10_000,
             page_rows: 50_000,
+            columns: BTreeMap::new(),
         }
     }
 }
@@ -140,7 +145,9 @@ pub async fn reference_profile(
 }
 
 /// Computes and stores every window of one version that is complete and
-/// not yet stored; returns the new ones.
+/// not yet stored, and rescores the stored ones that labels arrived for
+/// since they were scored ([`super::late`]); returns every window written:
+/// the rescored ones first, then the new ones.
 pub async fn update_version(
     store: &dyn Store,
     artifacts: &dyn ArtifactStore,
@@ -151,9 +158,10 @@ pub async fn update_version(
 ) -> Result<Vec<MonitoringWindow>> {
     let kind = settings.spec.kind();
     let stored = store.list_windows(model, Some(version)).await?;
-    let last = stored.iter().filter(|w| w.kind == kind).max_by_key(|w| w.index);
+    let of_kind: Vec<&MonitoringWindow> = stored.iter().filter(|w| w.kind == kind).collect();
+    let last = of_kind.last().copied();
+    let mut fresh = late::rescore(store, model, version, &of_kind, settings).await?;
     let profile = reference_profile(store, artifacts, model, version).await?;
-    let mut fresh = Vec::new();
     let query = |after_seq, limit| PredictionQuery {
         model_name: model.to_string(),
         model_version: version,
@@ -187,31 +195,9 @@ pub async fn update_version(
                 return Ok(fresh);
             };
             let mut index = last.map_or(log.first_time.div_euclid(width), |w| w.index + 1);
-            let page = settings.page_rows.clamp(1, 100_000);
             while (index + 1) * width + settings.grace_ms <= now {
                 let (start, end) = (index * width, (index + 1) * width);
-                let mut rows = Vec::new();
-                loop {
-                    let mut q = query(
-                        rows.last().map_or(0, |r: &lathe_store::LoggedPrediction| r.seq),
-                        page,
-                    );
-                    q.from_time = Some(start);
-                    q.to_time = Some(end);
-                    let got = store.read_predictions(&q).await?;
-                    let full = got.len() as i64 == page;
-                    rows.extend(got);
-                    if !full || rows.len() as i64 >= MAX_TIME_WINDOW_ROWS {
-                        break;
-                    }
-                }
-                if rows.len() as i64 >= MAX_TIME_WINDOW_ROWS {
-                    // Memory stays bounded: a larger window is judged on its first rows.
-                    tracing::warn!(
-                        "{model} v{version} window {index}: more than {MAX_TIME_WINDOW_ROWS} \
-                         predictions; the first {MAX_TIME_WINDOW_ROWS} are used"
-                    );
-                }
+                let rows = time_rows(store, model, version, (start, end), settings).await?;
                 let cut = compute::Cut { model, version, kind: &kind, index, span: (start, end) };
                 let w = compute::window(&cut, &rows, profile.as_ref(), settings, now);
                 index += 1;
@@ -222,6 +208,70 @@ pub async fn update_version(
         }
     }
     Ok(fresh)
+}
+
+/// The logged rows of a time window `[start, end)`, read in pages, at most
+/// [`MAX_TIME_WINDOW_ROWS`].
+async fn time_rows(
+    store: &dyn Store,
+    model: &str,
+    version: i64,
+    (start, end): (i64, i64),
+    settings: &WindowSettings,
+) -> Result<Vec<LoggedPrediction>> {
+    let page = settings.page_rows.clamp(1, 100_000);
+    let mut rows: Vec<LoggedPrediction> = Vec::new();
+    loop {
+        let q = PredictionQuery {
+            model_name: model.to_string(),
+            model_version: version,
+            after_seq: rows.last().map_or(0, |r| r.seq),
+            from_time: Some(start),
+            to_time: Some(end),
+            limit: page,
+        };
+        let got = store.read_predictions(&q).await?;
+        let full = got.len() as i64 == page;
+        rows.extend(got);
+        if !full || rows.len() as i64 >= MAX_TIME_WINDOW_ROWS {
+            break;
+        }
+    }
+    if rows.len() as i64 >= MAX_TIME_WINDOW_ROWS {
+        // Memory stays bounded: a larger window is judged on its first rows.
+        tracing::warn!(
+            "{model} v{version} window at {start}: more than {MAX_TIME_WINDOW_ROWS} \
+             predictions; the first {MAX_TIME_WINDOW_ROWS} are used"
+        );
+    }
+    Ok(rows)
+}
+
+/// The logged rows of a stored window, read again (with their labels as
+/// they are now) to rescore it.
+pub(crate) async fn rows_of(
+    store: &dyn Store,
+    model: &str,
+    version: i64,
+    w: &MonitoringWindow,
+    settings: &WindowSettings,
+) -> Result<Vec<LoggedPrediction>> {
+    match settings.spec {
+        WindowSpec::Count(_) if w.rows > 0 => {
+            let q = PredictionQuery {
+                model_name: model.to_string(),
+                model_version: version,
+                after_seq: w.first_seq - 1,
+                limit: w.rows,
+                ..PredictionQuery::default()
+            };
+            Ok(store.read_predictions(&q).await?)
+        }
+        WindowSpec::Count(_) => Ok(Vec::new()),
+        WindowSpec::Time(_) => {
+            time_rows(store, model, version, (w.start_time, w.end_time), settings).await
+        }
+    }
 }
 
 /// [`update_version`] for every model version in the prediction log.

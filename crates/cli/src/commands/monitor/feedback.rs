@@ -1,8 +1,9 @@
 //! `lathe monitor feedback --file labels.csv --model NAME`: ground-truth
 //! labels in bulk, with the same rules as `POST /feedback` on `lathe serve`:
-//! every label must be one of the model's classes (else nothing is stored
-//! and the bad lines are named), unknown prediction ids are reported, and
-//! the first label of a prediction stands unless `--overwrite`.
+//! every label must be one of the model's classes, or a finite number for a
+//! regressor (else nothing is stored and the bad lines are named), unknown
+//! prediction ids are reported, and the first label of a prediction stands
+//! unless `--overwrite`.
 
 use std::{path::PathBuf, sync::Arc};
 
@@ -70,6 +71,19 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A label as stored: a class as a JSON string; for a regressor (no
+/// classes), a finite number as a JSON number.
+fn label_json(label: &str, classes: &[String]) -> Option<String> {
+    if classes.is_empty() {
+        let value = label.parse::<f64>().ok().and_then(serde_json::Number::from_f64)?;
+        return Some(serde_json::Value::Number(value).to_string());
+    }
+    classes
+        .iter()
+        .any(|c| c == label)
+        .then(|| serde_json::Value::String(label.to_string()).to_string())
+}
+
 fn read(path: &std::path::Path, classes: &[String]) -> anyhow::Result<Vec<Feedback>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -90,17 +104,18 @@ fn read(path: &std::path::Path, classes: &[String]) -> anyhow::Result<Vec<Feedba
         let label = row.get(label_col).unwrap_or("").trim();
         if id.is_empty() {
             problems.push(format!("line {line}: empty prediction_id"));
-        } else if !classes.iter().any(|c| c == label) {
+        } else if let Some(label) = label_json(label, classes) {
+            records.push(Feedback { prediction_id: id.to_string(), label, received_at: now });
+        } else if classes.is_empty() {
             problems.push(format!(
-                "line {line}: label '{label}' is not a class of the model (expected '{}' or '{}')",
-                classes[0], classes[1]
+                "line {line}: label '{label}' is not a finite number (the model is a regressor)"
             ));
         } else {
-            records.push(Feedback {
-                prediction_id: id.to_string(),
-                label: serde_json::Value::String(label.to_string()).to_string(),
-                received_at: now,
-            });
+            let expected: Vec<String> = classes.iter().map(|c| format!("'{c}'")).collect();
+            problems.push(format!(
+                "line {line}: label '{label}' is not a class of the model (expected {})",
+                expected.join(" or ")
+            ));
         }
     }
     if !problems.is_empty() {

@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use lathe_server::monitoring::{self, MonitoringConfig};
 use lathe_store::{ArtifactStore, LocalArtifactStore, MonitoringWindow, Store};
 
-use lathe_server::monitoring::report::summary;
+use lathe_server::monitoring::report::{metric_names, summary};
 
 use crate::{commands::TrackingArgs, output, tracking_uri};
 
@@ -98,6 +98,10 @@ pub(crate) async fn status(args: Args) -> anyhow::Result<()> {
             loaded.config.windows.spec.kind()
         ))?;
     }
+    // Columns of the latest scored window's task (accuracy, f1, roc_auc for classifiers).
+    let task = loaded.windows.iter().rev().find_map(|w| summary(w).task);
+    let names = metric_names(task.as_deref());
+    let metric = |i: usize| names.get(i).copied().unwrap_or("-");
     let rows: Vec<Vec<String>> = loaded
         .windows
         .iter()
@@ -127,7 +131,7 @@ pub(crate) async fn status(args: Args) -> anyhow::Result<()> {
                 },
                 if cols.is_empty() { "-".into() } else { cols },
             ];
-            row.extend(s.metrics.iter().take(3).map(|(_, v)| opt(*v)));
+            row.extend(names.iter().take(3).map(|name| opt(s.metric(name))));
             row
         })
         .collect();
@@ -142,9 +146,9 @@ pub(crate) async fn status(args: Args) -> anyhow::Result<()> {
             "dataset",
             "prediction",
             "drifted columns",
-            "accuracy",
-            "f1",
-            "roc_auc",
+            metric(0),
+            metric(1),
+            metric(2),
         ],
         &rows,
     )?;
