@@ -226,7 +226,7 @@ fn every_page_type_works_in_headless_chromium() {
         {"name": "19-unknown-model-monitoring", "status": 404, "path": "/models/no-such-model/monitoring",
          "expect": ["Not found", "no-such-model"]},
         {"name": "20-llm-run", "path": format!("/runs/{llm_run}"), "dark": true,
-         "expect": ["Fine-tuning", "tiny-llama", "Best eval loss", "train_loss", "eval_loss"]},
+         "expect": ["Fine-tuning", "tiny-llama", "0.4474 at step 200", "train_loss", "eval_loss"]},
     ]);
     let shots = tmp.path().join("screenshots");
     let config = json!({

@@ -185,7 +185,7 @@ fn model_section(
             .map_or((String::new(), String::new()), |(p50, p99)| (num(p50), num(p99)));
         let _ = write!(
             out,
-            "<tr><th scope=\"row\" class=\"num\">{}</th><td>{}</td><td>{split}</td><td class=\"num\">{rate}</td>\
+            "<tr><th scope=\"row\" class=\"num\">{}</th><td>{}</td><td class=\"split\">{split}</td><td class=\"num\">{rate}</td>\
              <td class=\"num\">{p50}</td><td class=\"num\">{p99}</td><td class=\"num\">{}</td>\
              <td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
             a(

@@ -22,7 +22,7 @@ use crate::{
     chart::{line_chart, Series},
     error::{UiError, UiResult},
     heatmap::{heatmap, Row},
-    html::{a, esc, num, num_cell, time_el, Link},
+    html::{a, esc, num, num_cell, time, time_el, Link},
     layout::{Nav, Page},
     params::{Params, Segs},
     Db,
@@ -295,7 +295,7 @@ fn window_sections(out: &mut String, key: &SeriesKey, views: &[View<'_>]) {
         "<section aria-labelledby=\"windows\"><h2 id=\"windows\">Windows{}</h2>\
          <div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Windows\">\
          <table class=\"grid-table\"><thead><tr><th scope=\"col\" class=\"num\">Window</th>\
-         <th scope=\"col\">From</th><th scope=\"col\">To</th><th scope=\"col\" class=\"num\">Rows</th>\
+         <th scope=\"col\">Span</th><th scope=\"col\" class=\"num\">Rows</th>\
          <th scope=\"col\" class=\"num\">Labeled</th><th scope=\"col\" class=\"num\">Drift share</th>\
          <th scope=\"col\">Drifted features</th><th scope=\"col\">Prediction drift</th>",
         esc(&cut_note)
@@ -329,18 +329,17 @@ fn window_sections(out: &mut String, key: &SeriesKey, views: &[View<'_>]) {
             .collect();
         let prediction = match &v.prediction {
             Some(p) if p.drift => {
-                format!("<span class=\"badge drifted\">drifted</span> p = {}", num(p.p))
+                format!("<span class=\"badge drifted\">drifted</span> p&nbsp;=&nbsp;{}", num(p.p))
             }
-            Some(p) => format!("no, p = {}", num(p.p)),
+            Some(p) => format!("no, p&nbsp;=&nbsp;{}", num(p.p)),
             None => String::new(),
         };
         let _ = write!(
             out,
-            "<tr><th scope=\"row\" class=\"num\">{}</th><td>{}</td><td>{}</td><td class=\"num\">{}</td>\
+            "<tr><th scope=\"row\" class=\"num\">{}</th><td>{}</td><td class=\"num\">{}</td>\
              <td class=\"num\">{}</td>{}<td>{dataset}{}</td><td>{prediction}</td>",
             v.w.index,
-            time_el(Some(v.w.start_time)),
-            time_el(Some(v.w.end_time)),
+            span(v.w.start_time, v.w.end_time),
             v.w.rows,
             v.w.labeled_rows,
             opt(v.drift_share),
@@ -385,6 +384,23 @@ fn overlays(out: &mut String, views: &[View<'_>]) {
         overlay(out, &d.name, if d.drifted { "drifted" } else { "" }, &d.bins);
     }
     out.push_str("</div>");
+}
+
+/// A window's time span: its start, and its end without the date when it is the same day.
+fn span(start: i64, end: i64) -> String {
+    let (from, to) = (time(start), time(end));
+    let to_short = match (from.split_once(' '), to.split_once(' ')) {
+        (Some((day_a, _)), Some((day_b, clock))) if day_a == day_b => clock.to_string(),
+        _ => to.clone(),
+    };
+    format!(
+        "<time datetime=\"{}Z\">{}</time> – <time datetime=\"{}Z\" title=\"{}\">{}</time>",
+        from.replace(' ', "T"),
+        esc(&from),
+        to.replace(' ', "T"),
+        esc(&to),
+        esc(&to_short)
+    )
 }
 
 /// Every alert episode of the model, newest first, with the webhook

@@ -176,16 +176,22 @@ pub(crate) fn by_series(
     out
 }
 
-/// The series shown when the URL names none: the one whose latest window
-/// ends last (the version serving now), ties to the one with more windows.
+/// How long before the newest window a series must have a window to count as current.
+const CURRENT_MS: i64 = 3_600_000;
+
+/// The series shown when the URL names none: among the series still
+/// current (a window ending within [`CURRENT_MS`] of the newest), the one
+/// with the most windows, i.e. the version taking most traffic rather than
+/// a canary beside it or a version retired long ago.
 pub(crate) fn default_series<'k>(
     series: &'k BTreeMap<SeriesKey, Vec<&MonitoringWindow>>,
 ) -> Option<&'k SeriesKey> {
+    let last = |ws: &[&MonitoringWindow]| ws.last().map_or(i64::MIN, |w| w.end_time);
+    let newest = series.values().map(|ws| last(ws)).max()?;
     series
         .iter()
-        .max_by_key(|(k, ws)| {
-            (ws.last().map_or(i64::MIN, |w| w.end_time), ws.len(), std::cmp::Reverse(k.version))
-        })
+        .filter(|(_, ws)| last(ws) >= newest.saturating_sub(CURRENT_MS))
+        .max_by_key(|(k, ws)| (ws.len(), last(ws), std::cmp::Reverse(k.version)))
         .map(|(k, _)| k)
 }
 
@@ -240,11 +246,15 @@ mod tests {
     }
 
     #[test]
-    fn the_default_series_is_the_one_that_ran_last() {
-        let ws = vec![window(1, 1, 50), window(1, 0, 20), window(2, 0, 60)];
+    fn the_default_series_is_the_busiest_current_one() {
+        let h = CURRENT_MS;
+        // v1 answers most; v2 is a canary whose window ended last; v3 was
+        // retired long ago with more windows than anyone.
+        let mut ws = vec![window(1, 1, 5 * h), window(1, 0, 4 * h), window(2, 0, 5 * h + 1)];
+        ws.extend((0..5).map(|i| window(3, i, i)));
         let series = by_series(&ws);
         assert_eq!(series[&SeriesKey { version: 1, kind: "count:100".into() }][0].index, 0);
-        assert_eq!(default_series(&series).map(|k| k.version), Some(2));
+        assert_eq!(default_series(&series).map(|k| k.version), Some(1));
         assert_eq!(default_series(&BTreeMap::new()), None);
     }
 }

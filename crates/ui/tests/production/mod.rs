@@ -188,7 +188,8 @@ async fn monitoring_page_shows_drift_performance_latency_and_alerts() {
             "Serving latency",
             "Distributions in window 2",
             "<title>[0, 10): reference 40.0%, window 5.0%</title>",
-            // Window 2's accuracy and p99 in the table.
+            // Window 2's span (the end on the same day without its date), accuracy and p99.
+            ">2023-11-14 22:33:20</time> – <time datetime=\"2023-11-14T22:42:20Z\" title=\"2023-11-14 22:42:20\">22:42:20</time>",
             "title=\"0.71\">0.7100</td>",
             "<td class=\"num\" title=\"14\">14</td>",
             "feature_drift(amount)",
