@@ -58,7 +58,8 @@ fn recent(windows: &[MonitoringWindow], latest: i64) -> BTreeMap<i64, Recent> {
                 r.rows += w.rows;
                 r.since = Some(r.since.map_or(w.start_time, |s: i64| s.min(w.start_time)));
             }
-            r.latency = ws.iter().rev().find_map(|w| View::of(w).latency.map(|l| (l.p50, l.p99)));
+            r.latency =
+                ws.iter().rev().find_map(|w| View::summary(w).latency.map(|l| (l.p50, l.p99)));
             (version, r)
         })
         .collect()

@@ -156,7 +156,13 @@ pub(crate) async fn show(
         ),
         Some((key, ws)) => {
             series_nav(&mut out, &name, &series, key);
-            let views: Vec<View<'_>> = ws.iter().map(|w| View::of(w)).collect();
+            // Every feature's verdict only for the windows the heatmap and table show.
+            let full_from = ws.len().saturating_sub(RECENT_WINDOWS);
+            let views: Vec<View<'_>> = ws
+                .iter()
+                .enumerate()
+                .map(|(i, w)| if i >= full_from { View::of(w) } else { View::summary(w) })
+                .collect();
             window_sections(&mut out, key, &views);
         }
     }
@@ -262,7 +268,7 @@ fn window_sections(out: &mut String, key: &SeriesKey, views: &[View<'_>]) {
         }],
     );
     out.push_str("</div>");
-    overlays(out, views);
+    overlays(out, recent);
     out.push_str("</section>");
 
     out.push_str(
@@ -304,9 +310,13 @@ fn window_sections(out: &mut String, key: &SeriesKey, views: &[View<'_>]) {
         let _ = write!(out, "<th scope=\"col\" class=\"num\">{m}</th>");
     }
     out.push_str(
-        "<th scope=\"col\" class=\"num\">p50 ms</th><th scope=\"col\" class=\"num\">p99 ms</th>\
-         <th scope=\"col\">Note</th></tr></thead><tbody>",
+        "<th scope=\"col\" class=\"num\">p50 ms</th><th scope=\"col\" class=\"num\">p99 ms</th>",
     );
+    let noted = recent.iter().any(|v| !v.notes.is_empty());
+    if noted {
+        out.push_str("<th scope=\"col\">Note</th>");
+    }
+    out.push_str("</tr></thead><tbody>");
     let opt = |v: Option<f64>| v.map_or_else(|| "<td></td>".to_string(), num_cell);
     for v in recent.iter().rev() {
         let dataset = if v.dataset_drift == Some(true) {
@@ -336,8 +346,8 @@ fn window_sections(out: &mut String, key: &SeriesKey, views: &[View<'_>]) {
         };
         let _ = write!(
             out,
-            "<tr><th scope=\"row\" class=\"num\">{}</th><td>{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td>{}<td>{dataset}{}</td><td>{prediction}</td>",
+            "<tr><th scope=\"row\" class=\"num\">{}</th><td class=\"nowrap\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td>{}<td>{dataset}{}</td><td class=\"nowrap\">{prediction}</td>",
             v.w.index,
             span(v.w.start_time, v.w.end_time),
             v.w.rows,
@@ -348,20 +358,23 @@ fn window_sections(out: &mut String, key: &SeriesKey, views: &[View<'_>]) {
         for m in v.metrics {
             out.push_str(&opt(m));
         }
-        let note = v.notes.join("; ");
-        let _ = write!(
-            out,
-            "{}{}<td class=\"clip\" title=\"{}\">{}</td></tr>",
-            opt(v.latency.map(|l| l.p50)),
-            opt(v.latency.map(|l| l.p99)),
-            esc(&note),
-            esc(&clip(&note, 80))
-        );
+        out.push_str(&opt(v.latency.map(|l| l.p50)));
+        out.push_str(&opt(v.latency.map(|l| l.p99)));
+        if noted {
+            let note = v.notes.join("; ");
+            let _ = write!(
+                out,
+                "<td class=\"clip\" title=\"{}\">{}</td>",
+                esc(&note),
+                esc(&clip(&note, 80))
+            );
+        }
+        out.push_str("</tr>");
     }
     out.push_str("</tbody></table></div></section>");
 }
 
-/// The reference against the latest window with bins, per feature (drifted first).
+/// The reference against the latest of `views` with bins, per feature (drifted first).
 fn overlays(out: &mut String, views: &[View<'_>]) {
     let Some((w, found)) =
         views.iter().rev().map(|v| (v.w, distributions(v.w))).find(|(_, d)| !d.is_empty())

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use lathe_store::MonitoringWindow;
+use serde::{de::IgnoredAny, Deserialize};
 use serde_json::Value;
 
 /// The performance metrics a window records once labels arrive, in display order.
@@ -57,34 +58,100 @@ pub(crate) struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    /// Reads `w`'s drift and performance JSON.
+    /// Reads `w`'s drift and performance JSON, every feature's verdict included.
     pub(crate) fn of(w: &'a MonitoringWindow) -> View<'a> {
-        let drift: Value = serde_json::from_str(&w.drift).unwrap_or(Value::Null);
-        let perf: Value = serde_json::from_str(&w.performance).unwrap_or(Value::Null);
-        let columns = drift["columns"]
-            .as_object()
-            .map(|c| c.iter().filter_map(|(k, v)| Some((k.clone(), verdict(v)?))).collect())
-            .unwrap_or_default();
-        let notes = [&drift["note"], &perf["note"]]
-            .into_iter()
-            .filter_map(|n| n.as_str().map(str::to_string))
+        let drift: DriftJson<BTreeMap<String, VerdictJson>> =
+            serde_json::from_str(&w.drift).unwrap_or_default();
+        let columns = drift
+            .columns
+            .iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.clone(), v.verdict()?)))
             .collect();
-        let latency = match (perf["latency_ms"]["p50"].as_f64(), perf["latency_ms"]["p99"].as_f64())
-        {
-            (Some(p50), Some(p99)) => Some(Latency { p50, p99 }),
-            _ => None,
-        };
+        View { columns, ..View::read(w, drift) }
+    }
+
+    /// Reads `w` without its per-feature verdicts, which are most of its
+    /// text: what the charts over every window need.
+    pub(crate) fn summary(w: &'a MonitoringWindow) -> View<'a> {
+        let drift: DriftJson<IgnoredAny> = serde_json::from_str(&w.drift).unwrap_or_default();
+        View::read(w, drift)
+    }
+
+    fn read<C>(w: &'a MonitoringWindow, drift: DriftJson<C>) -> View<'a> {
+        let perf: PerfJson = serde_json::from_str(&w.performance).unwrap_or_default();
+        let latency = perf.latency_ms.and_then(|l| Some(Latency { p50: l.p50?, p99: l.p99? }));
         View {
             w,
-            columns,
-            prediction: verdict(&drift["prediction"]),
-            drift_share: drift["drift_share"].as_f64(),
-            dataset_drift: drift["dataset_drift"].as_bool(),
-            notes,
-            metrics: METRICS.map(|m| perf[m].as_f64()),
+            columns: BTreeMap::new(),
+            prediction: drift.prediction.as_ref().and_then(VerdictJson::verdict),
+            drift_share: drift.drift_share,
+            dataset_drift: drift.dataset_drift,
+            notes: [drift.note, perf.note].into_iter().flatten().collect(),
+            metrics: [perf.accuracy, perf.f1, perf.roc_auc, perf.log_loss],
             latency,
         }
     }
+}
+
+/// The parts of a window's drift JSON the pages read; `C` is the map of
+/// per-feature verdicts, or [`IgnoredAny`] to skip over it unread. A field
+/// of the wrong type makes the whole text read as empty.
+#[derive(Deserialize)]
+struct DriftJson<C> {
+    columns: Option<C>,
+    prediction: Option<VerdictJson>,
+    drift_share: Option<f64>,
+    dataset_drift: Option<bool>,
+    note: Option<String>,
+}
+
+impl<C> Default for DriftJson<C> {
+    fn default() -> Self {
+        DriftJson {
+            columns: None,
+            prediction: None,
+            drift_share: None,
+            dataset_drift: None,
+            note: None,
+        }
+    }
+}
+
+/// One column's verdict as `lathe_monitor` writes it.
+#[derive(Deserialize)]
+struct VerdictJson {
+    score: Option<f64>,
+    adjusted_score: Option<f64>,
+    drift: Option<bool>,
+    method: Option<String>,
+}
+
+impl VerdictJson {
+    fn verdict(&self) -> Option<Verdict> {
+        Some(Verdict {
+            p: self.adjusted_score.or(self.score)?,
+            drift: self.drift.unwrap_or(false),
+            method: self.method.clone().unwrap_or_default(),
+        })
+    }
+}
+
+/// A window's performance JSON (metrics are `null` where undefined).
+#[derive(Deserialize, Default)]
+struct PerfJson {
+    accuracy: Option<f64>,
+    f1: Option<f64>,
+    roc_auc: Option<f64>,
+    log_loss: Option<f64>,
+    latency_ms: Option<LatencyJson>,
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LatencyJson {
+    p50: Option<f64>,
+    p99: Option<f64>,
 }
 
 /// One bin of a drift test: label, reference count, window count.
@@ -140,15 +207,6 @@ pub(crate) fn distributions(w: &MonitoringWindow) -> Vec<Distribution> {
         });
     }
     out
-}
-
-fn verdict(v: &Value) -> Option<Verdict> {
-    let p = v["adjusted_score"].as_f64().or_else(|| v["score"].as_f64())?;
-    Some(Verdict {
-        p,
-        drift: v["drift"].as_bool().unwrap_or(false),
-        method: v["method"].as_str().unwrap_or_default().to_string(),
-    })
 }
 
 /// One series of windows: one version, one way of cutting them.
@@ -227,6 +285,12 @@ mod tests {
         assert_eq!(v.metrics, [Some(0.9), None, Some(0.95), None]);
         assert_eq!(v.latency, Some(Latency { p50: 1.5, p99: 9.0 }));
         assert_eq!(v.dataset_drift, Some(true));
+        let light = View::summary(&w);
+        assert!(light.columns.is_empty());
+        assert_eq!(
+            (light.prediction, light.drift_share, light.metrics),
+            (v.prediction, v.drift_share, v.metrics)
+        );
 
         assert!(distributions(&w).is_empty());
         w.drift = r#"{"columns":{"a":{"drift":false,"bins":[["x",3,1]]},
@@ -242,6 +306,7 @@ mod tests {
         w.performance = r#"{"note":"3 labeled rows, fewer than the minimum"}"#.into();
         let v = View::of(&w);
         assert!(v.columns.is_empty() && v.prediction.is_none() && v.latency.is_none());
+        assert_eq!(View::summary(&w).notes, v.notes);
         assert_eq!(v.notes, vec!["3 labeled rows, fewer than the minimum".to_string()]);
     }
 

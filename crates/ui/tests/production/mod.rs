@@ -113,6 +113,11 @@ async fn seed() -> Prod {
     }
     store.put_window(&window("fraud", 2, 0, T0 + 20 * MIN, None)).await.unwrap();
     store.put_window(&window(HOSTILE, 1, 0, T0, Some(0.002))).await.unwrap();
+    let mut short = window(HOSTILE, 1, 1, T0 + 10 * MIN, None);
+    short.rows = 3;
+    short.status = "insufficient_data".into();
+    short.drift = r#"{"note": "3 rows, fewer than the minimum of 10: no verdict"}"#.into();
+    store.put_window(&short).await.unwrap();
 
     let drift = store
         .fire_alert("feature_drift(amount)", "fraud", r#"{"p": 0.0001}"#, T0 + 30 * MIN)
@@ -214,7 +219,16 @@ async fn monitoring_escapes_names_and_refuses_bad_urls() {
     let s = seed().await;
     let (status, page) = get(&s.app, "/models/x%3Cb%3E%22'%26/monitoring").await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    has(&page, &["x&lt;b&gt;&quot;&#39;&amp; · monitoring", "&lt;i&gt;f&lt;/i&gt; · window 0"]);
+    has(
+        &page,
+        &[
+            "x&lt;b&gt;&quot;&#39;&amp; · monitoring",
+            "&lt;i&gt;f&lt;/i&gt; · window 0",
+            // A window with too few rows: no verdict in the heatmap, its note in the table.
+            "amount · window 1: no verdict",
+            ">3 rows, fewer than the minimum of 10: no verdict<",
+        ],
+    );
     assert!(!page.contains("<b>\"") && !page.contains("<i>f</i>"), "{page}");
     no_injected_script(&page);
 
