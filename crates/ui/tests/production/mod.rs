@@ -108,6 +108,8 @@ async fn seed() -> Prod {
     store.log_predictions(&predictions("fraud", 1, T0, 30)).await.unwrap();
     store.log_predictions(&predictions("fraud", 2, T0 + 20 * MIN, 10)).await.unwrap();
     store.log_predictions(&predictions(HOSTILE, 1, T0, 10)).await.unwrap();
+    // Served once, deleted from the registry since: its log stays.
+    store.log_predictions(&predictions("ghost", 3, T0, 2)).await.unwrap();
     for (index, p) in [(0, None), (1, None), (2, Some(0.0001))] {
         store.put_window(&window("fraud", 1, index, T0 + index * 10 * MIN, p)).await.unwrap();
     }
@@ -281,6 +283,8 @@ async fn deployments_show_aliases_traffic_split_rate_and_latency() {
             "<td class=\"num\">1.5000</td><td class=\"num\">12</td>",
             "lathe_serve_errors_total",
             "x&lt;b&gt;&quot;&#39;&amp;",
+            "ghost <span class=\"muted\">(no longer registered)</span>",
+            "no monitoring windows yet, so no recent split or latency",
         ],
     );
     assert!(!page.contains("idle-model"), "a model with no predictions is not deployed: {page}");
