@@ -29,6 +29,7 @@
     var box = svg.getAttribute("data-box").split(" ").map(Number);
     var dom = svg.getAttribute("data-dom").split(" ").map(Number);
     var flat = JSON.parse(svg.getAttribute("data-xy"));
+    var xname = svg.getAttribute("data-xname") || "step";
     var series = flat.map(function (f) {
       var xs = [], ys = [];
       for (var i = 0; i + 1 < f.length; i += 2) { xs.push(f[i]); ys.push(f[i + 1]); }
@@ -71,7 +72,7 @@
       cursor.style.display = "";
       tip.textContent = "";
       var head = document.createElement("div");
-      head.textContent = "step " + fmt(x);
+      head.textContent = xname + " " + fmt(x);
       tip.appendChild(head);
       series.forEach(function (s, i) {
         var j = nearest(s.xs, x);
@@ -83,7 +84,7 @@
         var name = document.createElement("b");
         name.textContent = labels[i] + ": ";
         row.appendChild(name);
-        row.appendChild(document.createTextNode(fmt(s.ys[j]) + (s.xs[j] !== x ? " (step " + fmt(s.xs[j]) + ")" : "")));
+        row.appendChild(document.createTextNode(fmt(s.ys[j]) + (s.xs[j] !== x ? " (" + xname + " " + fmt(s.xs[j]) + ")" : "")));
         tip.appendChild(row);
       });
       tip.hidden = false;

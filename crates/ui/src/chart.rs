@@ -76,7 +76,7 @@ pub(crate) fn line_chart(
         out,
         "<div class=\"plot\"><svg viewBox=\"0 0 {W} {H}\" role=\"img\" tabindex=\"0\" \
          aria-label=\"{}: {} over {}; arrow keys move the cursor\" \
-         data-box=\"{LEFT} {TOP} {pw} {ph}\" data-dom=\"{} {} {} {}\" data-xy=\"",
+         data-box=\"{LEFT} {TOP} {pw} {ph}\" data-dom=\"{} {} {} {}\" data-xname=\"{}\" data-xy=\"",
         esc(title),
         esc(&labels.join(", ")),
         esc(x_label),
@@ -84,6 +84,7 @@ pub(crate) fn line_chart(
         js_num(x1),
         js_num(y0),
         js_num(y1),
+        esc(x_label),
     );
     out.push('[');
     for (i, s) in series.iter().enumerate() {
@@ -315,7 +316,7 @@ fn legend(out: &mut String, labels: &[String]) {
 }
 
 /// At most `max` characters, with an ellipsis when cut.
-fn short(text: &str, max: usize) -> String {
+pub(crate) fn short(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         text.to_string()
     } else {

@@ -1,9 +1,8 @@
 //! The page shell every view shares: head, main navigation, breadcrumbs and
 //! the security headers, so a page only writes its own content.
 //!
-//! The main navigation is [`NAV`]: a new section (deployments, monitoring,
-//! LLM runs) adds a [`Nav`] variant, one entry there and its routes in
-//! `lib.rs`; nothing else changes.
+//! The main navigation is [`NAV`]: a new section adds a [`Nav`] variant, one
+//! entry there and its routes in `lib.rs`; nothing else changes.
 
 use std::fmt::Write as _;
 
@@ -24,13 +23,21 @@ pub(crate) enum Nav {
     Experiments,
     /// The model registry.
     Models,
+    /// Served versions and their traffic.
+    Deployments,
+    /// Production monitoring: drift, performance, alerts.
+    Monitoring,
     /// No section (error pages).
     None,
 }
 
 /// The main navigation: label, target, section.
-const NAV: &[(&str, &str, Nav)] =
-    &[("Experiments", "/", Nav::Experiments), ("Models", "/models", Nav::Models)];
+const NAV: &[(&str, &str, Nav)] = &[
+    ("Experiments", "/", Nav::Experiments),
+    ("Models", "/models", Nav::Models),
+    ("Deployments", "/deployments", Nav::Deployments),
+    ("Monitoring", "/monitoring", Nav::Monitoring),
+];
 
 /// A whole HTML page, sent with the UI's headers.
 pub(crate) struct Page {

@@ -1,5 +1,6 @@
-//! lathe's web UI: experiments, runs, comparisons and the model registry as
-//! HTML pages rendered on the server, over any [`Store`].
+//! lathe's web UI: experiments, runs, comparisons, the model registry,
+//! deployments and production monitoring as HTML pages rendered on the
+//! server, over any [`Store`].
 //!
 //! [`router`] gives the pages as an axum router that `lathe server` merges
 //! beside its REST API; it claims only the paths listed there (never
@@ -18,9 +19,8 @@
 //!   range) gives an error page with a 4xx status that says what was wrong.
 //! - The UI is read-only: it offers no action that writes.
 //!
-//! Adding a section (deployments, monitoring, LLM runs): a module under
-//! `pages/`, its routes in [`router`], and an entry in the main navigation
-//! (`layout::NAV`).
+//! Adding a section: a module under `pages/`, its routes in [`router`], and
+//! an entry in the main navigation (`layout::NAV`).
 //!
 //! ```no_run
 //! # async fn demo(
@@ -34,8 +34,10 @@
 //! ```
 
 mod assets;
+mod bins;
 mod chart;
 mod error;
+mod heatmap;
 mod html;
 mod layout;
 pub mod lttb;
@@ -87,6 +89,9 @@ impl FromRef<Ui> for Arts {
 /// | `/models` | registered models |
 /// | `/models/{name}` | a model: aliases, versions with their runs and datasets |
 /// | `/models/{name}/versions/{v}` | one version and its lineage |
+/// | `/models/{name}/monitoring?version=&kind=` | a model's monitoring windows: drift heatmap, performance, latency, alerts |
+/// | `/monitoring` | models with a prediction log and their firing alerts |
+/// | `/deployments` | served versions: aliases, traffic split, request rate, latency |
 /// | `/static/{file}` | the embedded stylesheet, script and icon |
 ///
 /// `artifacts` is the store behind `mlflow-artifacts:` URIs (what `lathe
@@ -104,6 +109,9 @@ pub fn router(store: Arc<dyn Store>, artifacts: Arc<dyn ArtifactStore>) -> Route
         .route("/models", get(pages::models::list))
         .route("/models/{name}", get(pages::models::show))
         .route("/models/{name}/versions/{version}", get(pages::models::version))
+        .route("/models/{name}/monitoring", get(pages::monitoring::show))
+        .route("/monitoring", get(pages::monitoring::list))
+        .route("/deployments", get(pages::deployments::list))
         .route("/static/{file}", get(assets::serve))
         .with_state(Ui { store, artifacts })
 }

@@ -18,6 +18,8 @@ use lathe_store::{
 };
 use tower::ServiceExt as _;
 
+mod production;
+
 const XSS: &str = "<script>alert('x')</script>";
 
 /// What the seeded store holds.

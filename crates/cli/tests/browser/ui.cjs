@@ -37,6 +37,26 @@ const interactions = {
     if (!/step \d+/.test(keyed || "")) problems.push(`keyboard tooltip says ${JSON.stringify(keyed)}`);
     await page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.4);
   },
+  // The drift heatmap names each cell's value, and the charts over windows
+  // show values per window under the pointer.
+  async monitoring(page, problems) {
+    const cell = page.locator(".heat rect.drifted").first();
+    if ((await cell.count()) === 0) {
+      problems.push("no drifted cell in the heatmap");
+    } else {
+      const title = await cell.locator("title").textContent();
+      if (!/window \d+: p = [0-9.e-]+ \(drifted\)/.test(title || "")) problems.push(`drifted cell says ${JSON.stringify(title)}`);
+    }
+    const svg = page.locator(".plot svg[data-xy]").first();
+    await svg.scrollIntoViewIfNeeded();
+    const box = await svg.boundingBox();
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.5);
+    const tip = page.locator(".tip").first();
+    const hovered = await tip.textContent();
+    if (!(await tip.isVisible()) || !/window \d+/.test(hovered || "")) problems.push(`window chart tooltip says ${JSON.stringify(hovered)}`);
+    await page.mouse.move(0, 0);
+    await page.locator(".heat").scrollIntoViewIfNeeded();
+  },
   // Pick two runs with the keyboard-reachable checkboxes and compare them.
   async compare(page, problems) {
     const boxes = page.locator("input[form=compare][name=runs]");

@@ -3,7 +3,9 @@
 //! `chromium`, driven by playwright-core through `tests/browser/ui.cjs`)
 //! opens every page type and checks what it shows, that nothing failed in
 //! the console or the network, that keyboard and hover work, and that a
-//! param holding `<script>` is shown as text. Screenshots land in the test's
+//! param holding `<script>` is shown as text. The deployments and monitoring
+//! pages read a production history written into the quickstart's database
+//! (`seed_production`). Screenshots land in the test's
 //! temporary folder and are copied to `target/ui-screenshots/` for a person.
 //!
 //! Skips with a message when Chromium, node or playwright-core is missing
@@ -80,6 +82,7 @@ fn every_page_type_works_in_headless_chromium() {
         .output()
         .unwrap();
     assert!(out.status.success(), "quickstart: {}", String::from_utf8_lossy(&out.stderr));
+    let (canary_version, windows) = seed_production(&dir.join("lathe.db"));
     let backend = format!("sqlite:///{}", dir.join("lathe.db").display());
     let server = Server::start(&backend, &dir.join("artifacts"));
 
@@ -135,6 +138,35 @@ fn every_page_type_works_in_headless_chromium() {
         rest(&server, "POST", "runs/log-batch", json!({"run_id": xss_run, "metrics": metrics}));
     }
 
+    // A LoRA fine-tuning run as `lathe llm finetune` logs it.
+    let llm = rest(&server, "POST", "experiments/create", json!({"name": "llm-finetune"}));
+    let llm = rest(
+        &server,
+        "POST",
+        "runs/create",
+        json!({"experiment_id": llm["experiment_id"], "run_name": "finetune",
+               "start_time": 1_700_000_000_000_i64,
+               "tags": [{"key": "lathe.llm.base_model", "value": "tiny-llama"}]}),
+    );
+    let llm_run = llm["run"]["info"]["run_id"].as_str().unwrap().to_string();
+    let mut metrics: Vec<Value> = (1..=200_i64)
+        .map(|s| {
+            json!({"key": "train_loss", "value": 2.5 / (1.0 + s as f64 / 40.0),
+                         "timestamp": 1_700_000_000_000_i64 + s, "step": s})
+        })
+        .collect();
+    metrics.extend((1..=8_i64).map(|k| {
+        json!({"key": "eval_loss", "value": 2.2 / (1.0 + k as f64 / 1.5) + 0.1,
+                                                "timestamp": 1_700_000_000_000_i64, "step": k * 25})
+    }));
+    rest(
+        &server,
+        "POST",
+        "runs/log-batch",
+        json!({"run_id": llm_run, "metrics": metrics,
+               "params": [{"key": "base_model", "value": "tiny-llama"}, {"key": "lora_rank", "value": "8"}]}),
+    );
+
     let logistic = &ids["logistic-regression"];
     let baseline = &ids["baseline-majority"];
     let pipeline = &ids["quickstart-pipeline"];
@@ -179,6 +211,22 @@ fn every_page_type_works_in_headless_chromium() {
          "expect": ["Artifacts", "model/", "MLmodel", "model.json"]},
         {"name": "15-artifact-mlmodel", "path": format!("/runs/{logistic}/artifacts?path=model/MLmodel"),
          "dark": true, "expect": ["MLmodel", "flavors", "Download"]},
+        {"name": "16-deployments", "path": "/deployments", "dark": true,
+         "expect": ["breast-cancer", "@champion", format!("v{canary_version}"), "Traffic split (recent)",
+                    "80.0%", "20.0%", "lathe_serve_errors_total"]},
+        {"name": "17-monitoring", "path": "/models/breast-cancer/monitoring", "dark": true,
+         "interact": "monitoring",
+         "expect": ["breast-cancer · monitoring", "Drift per feature and window", "worst area",
+                    format!("({windows} windows)"), "Metrics on labeled predictions", "Serving latency",
+                    "Distributions in window 15",
+                    "feature_drift(worst area)", "latency_p99_above(10ms)", "resolved", "firing",
+                    "http://127.0.0.1:9/hook", "connection refused"]},
+        {"name": "18-monitoring-index", "path": "/monitoring",
+         "expect": ["breast-cancer", "latency_p99_above(10ms)"]},
+        {"name": "19-unknown-model-monitoring", "status": 404, "path": "/models/no-such-model/monitoring",
+         "expect": ["Not found", "no-such-model"]},
+        {"name": "20-llm-run", "path": format!("/runs/{llm_run}"), "dark": true,
+         "expect": ["Fine-tuning", "tiny-llama", "0.4474 at step 200", "train_loss", "eval_loss"]},
     ]);
     let shots = tmp.path().join("screenshots");
     let config = json!({
@@ -229,4 +277,142 @@ fn every_page_type_works_in_headless_chromium() {
             );
         }
     }
+}
+
+/// A production history for the quickstart's model, written to its database
+/// before the server starts (as `lathe serve` and the monitoring job would):
+/// the champion answering 800 requests and a canary 200, their windows with
+/// `worst area` drifting in the last four, two alert episodes and their
+/// webhook deliveries. Gives the canary's version and the champion's window count.
+fn seed_production(db: &Path) -> (i64, usize) {
+    use lathe_store::{AlertDelivery, MonitoringWindow, PredictionRecord, SearchQuery, Store};
+
+    const T0: i64 = 1_700_000_000_000;
+    const SEC: i64 = 1000;
+    const FEATURES: [&str; 4] = ["mean radius", "mean texture", "worst area", "worst concavity"];
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let store = lathe_store_sqlite::open(db, "mlflow-artifacts:/").await.unwrap();
+        let model = store.get_registered_model("breast-cancer").await.unwrap();
+        let champion = model.aliases.iter().find(|(a, _)| a == "champion").unwrap().1;
+        let versions = store
+            .search_model_versions(&SearchQuery {
+                filter: "name = 'breast-cancer'".into(),
+                ..SearchQuery::default()
+            })
+            .await
+            .unwrap();
+        let canary = versions.items.iter().map(|v| v.version).find(|v| *v != champion).unwrap();
+        let record = |version: i64, i: i64, at: i64| PredictionRecord {
+            prediction_id: format!("p-{version}-{i}"),
+            model_name: "breast-cancer".into(),
+            model_version: version,
+            timestamp: at,
+            inputs: r#"{"mean radius": 14.1}"#.into(),
+            outputs: r#"{"probability": 0.8, "positive_class": "1"}"#.into(),
+            latency_us: 1800 + i % 7 * 300,
+        };
+        // One request every 3 s for 50 minutes; the canary takes every fifth.
+        let records: Vec<PredictionRecord> = (0..1000)
+            .map(|i| record(if i % 5 == 4 { canary } else { champion }, i, T0 + i * 3 * SEC))
+            .collect();
+        store.log_predictions(&records).await.unwrap();
+        let window = |version: i64, index: i64, rows: i64, span: (i64, i64)| {
+            let drifting = version == champion && index >= 12;
+            let columns: Vec<String> = FEATURES
+                .iter()
+                .enumerate()
+                .map(|(f, name)| {
+                    let p: f64 = if drifting && *name == "worst area" {
+                        1e-6 * (index - 11) as f64
+                    } else {
+                        0.9 / (1.0 + ((index * 7 + f as i64 * 3) % 11) as f64)
+                    };
+                    let reference = [5, 12, 20, 18, 10, 5];
+                    let bins: Vec<String> = reference
+                        .iter()
+                        .enumerate()
+                        .map(|(b, r)| {
+                            let shifted = if drifting && *name == "worst area" { reference[(b + 4) % 6] } else { *r };
+                            format!(r#"["bin {b}", {}, {}]"#, r * 10, shifted * 5 / 2)
+                        })
+                        .collect();
+                    format!(
+                        r#""{name}": {{"method": "binned_chisquare", "score": {p}, "adjusted_score": {p}, "drift": {}, "bins": [{}]}}"#,
+                        p < 0.05,
+                        bins.join(",")
+                    )
+                })
+                .collect();
+            let drifted = columns.iter().filter(|c| c.contains("\"drift\": true")).count();
+            let accuracy = (if drifting { 0.84 } else { 0.95 }) - 0.004 * (index % 3) as f64;
+            MonitoringWindow {
+                model_name: "breast-cancer".into(),
+                model_version: version,
+                kind: "count:50".into(),
+                index,
+                start_time: span.0,
+                end_time: span.1,
+                first_seq: index * 50 + 1,
+                last_seq: index * 50 + rows,
+                rows,
+                labeled_rows: rows,
+                status: "ok".into(),
+                drift: format!(
+                    r#"{{"dataset_drift": {}, "drift_share": {}, "columns": {{{}}},
+                        "prediction": {{"method": "binned_chisquare", "score": {p}, "adjusted_score": {p}, "drift": {}}}}}"#,
+                    drifted * 2 >= FEATURES.len(),
+                    drifted as f64 / FEATURES.len() as f64,
+                    columns.join(","),
+                    drifting && index > 13,
+                    p = if drifting { 0.01 / (index - 11) as f64 } else { 0.5 },
+                ),
+                performance: format!(
+                    r#"{{"labeled": {rows}, "accuracy": {accuracy}, "f1": {}, "roc_auc": {}, "log_loss": 0.2,
+                        "latency_ms": {{"p50": {}, "p99": {}, "max": 30.0}}}}"#,
+                    accuracy - 0.02,
+                    accuracy + 0.03,
+                    2.0 + (index % 4) as f64 * 0.2,
+                    if index >= 14 { 11.0 + index as f64 * 0.1 } else { 6.0 + (index % 5) as f64 },
+                ),
+                computed_at: span.1 + 10 * SEC,
+            }
+        };
+        // 800 champion rows in 16 windows of 50, 200 canary rows in 4.
+        for (version, count) in [(champion, 16), (canary, 4)] {
+            let mine: Vec<&PredictionRecord> =
+                records.iter().filter(|r| r.model_version == version).collect();
+            for (index, chunk) in mine.chunks(50).take(count).enumerate() {
+                let span = (chunk[0].timestamp, chunk[chunk.len() - 1].timestamp);
+                let w = window(version, index as i64, chunk.len() as i64, span);
+                assert!(store.put_window(&w).await.unwrap());
+            }
+        }
+        let drift = store
+            .fire_alert("feature_drift(worst area)", "breast-cancer", r#"{"p": 1e-6}"#, T0 + 1800 * SEC)
+            .await
+            .unwrap()
+            .unwrap();
+        store.resolve_alert("feature_drift(worst area)", "breast-cancer", T0 + 2300 * SEC).await.unwrap();
+        for (event, status, error, at) in [
+            ("fired", "delivered", "", T0 + 1801 * SEC),
+            ("resolved", "failed", "connection refused", T0 + 2305 * SEC),
+        ] {
+            let delivery = AlertDelivery {
+                episode_id: drift.episode_id.clone(),
+                event: event.into(),
+                target: "http://127.0.0.1:9/hook".into(),
+                attempts: if status == "failed" { 3 } else { 1 },
+                status: status.into(),
+                error: error.into(),
+                at,
+            };
+            store.record_alert_delivery(&delivery).await.unwrap();
+        }
+        store
+            .fire_alert("latency_p99_above(10ms)", "breast-cancer", r#"{"p99_ms": 12.4}"#, T0 + 2100 * SEC)
+            .await
+            .unwrap();
+        (canary, 16)
+    })
 }

@@ -3,10 +3,14 @@
 
 pub(crate) mod artifacts;
 pub(crate) mod compare;
+pub(crate) mod deployments;
 pub(crate) mod experiment;
 pub(crate) mod experiments;
+pub(crate) mod llm;
 pub(crate) mod models;
+pub(crate) mod monitoring;
 pub(crate) mod run;
+pub(crate) mod windows;
 
 use std::fmt::Write as _;
 

@@ -168,6 +168,12 @@ pub(crate) async fn show(
     for t in &model.tags {
         let _ = write!(out, "<div><dt>{}</dt><dd>{}</dd></div>", esc(&t.key), esc(&t.value));
     }
+    let _ = write!(
+        out,
+        "<div><dt>In production</dt><dd>{} · {}</dd></div>",
+        a(&Link::to(&["models", &name, "monitoring"]), "Monitoring"),
+        a(&Link::to(&["deployments"]), "Deployments")
+    );
     out.push_str("</dl>");
 
     out.push_str("<section aria-labelledby=\"aliases\"><h2 id=\"aliases\">Aliases</h2>");

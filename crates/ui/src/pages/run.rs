@@ -41,7 +41,12 @@ pub(crate) async fn show(
     }
     overview(&mut out, &run);
     lineage(&mut out, store.as_ref(), &run).await?;
-    metrics(&mut out, store.as_ref(), &run).await?;
+    let histories = metrics(&mut out, store.as_ref(), &run).await?;
+    if super::llm::is_finetune(&run) {
+        let by_key: Vec<(&str, &[lathe_core::Metric], bool)> =
+            histories.iter().map(|(k, h, cut)| (k.as_str(), h.as_slice(), *cut)).collect();
+        super::llm::section(&mut out, &run, &by_key);
+    }
     super::artifacts::section(&mut out, artifacts.as_ref(), &run, params.get("path")).await?;
 
     out.push_str("<section aria-labelledby=\"params\"><h2 id=\"params\">Params</h2>");
@@ -225,14 +230,18 @@ async fn lineage(out: &mut String, store: &dyn Store, run: &Run) -> UiResult<()>
     Ok(())
 }
 
-/// The latest value of every metric, and a chart for each with more than one point.
-async fn metrics(out: &mut String, store: &dyn Store, run: &Run) -> UiResult<()> {
+/// Every metric's history by key (and whether it was cut there).
+type Histories = Vec<(String, Vec<lathe_core::Metric>, bool)>;
+
+/// The latest value of every metric, and a chart for each with more than one
+/// point; gives back the histories it read, for the fine-tuning section.
+async fn metrics(out: &mut String, store: &dyn Store, run: &Run) -> UiResult<Histories> {
     let mut latest: Vec<_> = run.metrics.iter().collect();
     latest.sort_by(|a, b| a.key.cmp(&b.key));
     out.push_str("<section aria-labelledby=\"metrics\"><h2 id=\"metrics\">Metrics</h2>");
     if latest.is_empty() {
         out.push_str("<p class=\"muted\">No metrics.</p></section>");
-        return Ok(());
+        return Ok(Vec::new());
     }
     let histories =
         try_join_all(latest.iter().map(|m| history(store, &run.info.run_id, &m.key))).await?;
@@ -280,7 +289,7 @@ async fn metrics(out: &mut String, store: &dyn Store, run: &Run) -> UiResult<()>
         out.push_str("</div>");
     }
     out.push_str("</section>");
-    Ok(())
+    Ok(latest.iter().zip(histories).map(|(m, (h, cut))| (m.key.clone(), h, cut)).collect())
 }
 
 /// A fragment id for a metric key (letters, digits, `-` and `_` kept, the rest `_`).
