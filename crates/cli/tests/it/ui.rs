@@ -357,6 +357,7 @@ fn seed_production(db: &Path) -> (i64, usize) {
                 last_seq: index * 50 + rows,
                 rows,
                 labeled_rows: rows,
+                labels_through: 0,
                 status: "ok".into(),
                 drift: format!(
                     r#"{{"dataset_drift": {}, "drift_share": {}, "columns": {{{}}},

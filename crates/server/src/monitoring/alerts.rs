@@ -166,6 +166,9 @@ async fn condition(
             Condition::MetricBelow(metric, limit) => perf[metric.as_str()].as_f64().map(|v| {
                 (v < *limit, json!({ "window": at, "metric": metric, "value": v, "limit": limit }))
             }),
+            Condition::MetricAbove(metric, limit) => perf[metric.as_str()].as_f64().map(|v| {
+                (v > *limit, json!({ "window": at, "metric": metric, "value": v, "limit": limit }))
+            }),
             Condition::LatencyP99Above(limit) => perf["latency_ms"]["p99"].as_f64().map(|v| {
                 (v > *limit, json!({ "window": at, "latency_p99_ms": v, "limit_ms": limit }))
             }),

@@ -9,7 +9,8 @@
 //!
 //! [[alerts]]
 //! rule = "feature_drift(age)"  # dataset_drift, prediction_drift, feature_drift(NAME),
-//! model = "churn"              # metric_below(METRIC, VALUE), latency_p99_above(5ms), prediction_log_drops_above(N)
+//! model = "churn"              # metric_below(METRIC, VALUE), metric_above(METRIC, VALUE),
+//!                              # latency_p99_above(5ms), prediction_log_drops_above(N)
 //! trigger = "retrain"          # optional: rerun the project's pipeline on reference + labelled production data
 //!
 //! [webhooks]
@@ -72,6 +73,8 @@ pub enum Condition {
     FeatureDrift(String),
     /// The latest window with metrics has `metric` below `value`.
     MetricBelow(String, f64),
+    /// The latest window with metrics has `metric` (an error or loss) above `value`.
+    MetricAbove(String, f64),
     /// The serve replicas' prediction-log drops exceed `n`.
     DropsAbove(u64),
     /// The latest window's 99th-percentile serving latency is above this many milliseconds.
@@ -98,12 +101,21 @@ impl FromStr for Condition {
                 Ok(Condition::FeatureDrift((*feature).to_string()))
             }
             ("metric_below", [metric, value]) => {
-                const METRICS: [&str; 5] = ["accuracy", "precision", "recall", "f1", "roc_auc"];
+                const METRICS: [&str; 7] =
+                    ["accuracy", "precision", "recall", "f1", "roc_auc", "f1_macro", "r2"];
                 if !METRICS.contains(metric) {
                     return Err(bad(&format!("metric must be one of {}", METRICS.join(", "))));
                 }
                 let v: f64 = value.parse().map_err(|_| bad("the value must be a number"))?;
                 Ok(Condition::MetricBelow((*metric).to_string(), v))
+            }
+            ("metric_above", [metric, value]) => {
+                const METRICS: [&str; 4] = ["log_loss", "brier", "mae", "rmse"];
+                if !METRICS.contains(metric) {
+                    return Err(bad(&format!("metric must be one of {}", METRICS.join(", "))));
+                }
+                let v: f64 = value.parse().map_err(|_| bad("the value must be a number"))?;
+                Ok(Condition::MetricAbove((*metric).to_string(), v))
             }
             ("latency_p99_above", [limit]) => {
                 let ms = match limit.strip_suffix("ms") {
@@ -122,8 +134,8 @@ impl FromStr for Condition {
                 Ok(Condition::DropsAbove(n.parse().map_err(|_| bad("expected a whole number"))?))
             }
             _ => Err(bad("expected dataset_drift, prediction_drift, feature_drift(NAME), \
-                 metric_below(METRIC, VALUE), latency_p99_above(DURATION) or \
-                 prediction_log_drops_above(N)")),
+                 metric_below(METRIC, VALUE), metric_above(METRIC, VALUE), \
+                 latency_p99_above(DURATION) or prediction_log_drops_above(N)")),
         }
     }
 }
@@ -149,6 +161,9 @@ struct File {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Monitoring {
+    // `[monitoring.columns.NAME]`: read by `columns::parse`.
+    #[serde(default, rename = "columns")]
+    _columns: Option<toml::Table>,
     window: Option<String>,
     min_rows: Option<i64>,
     interval_seconds: Option<u64>,
@@ -197,6 +212,7 @@ impl MonitoringConfig {
             }
             config.interval_seconds = m.interval_seconds.unwrap_or(30).max(1);
         }
+        config.windows.columns = super::columns::parse(text, source)?;
         let pipeline = file.project.is_some() && file.steps.is_some();
         for r in file.alerts {
             let condition = r.rule.parse()?;
@@ -251,6 +267,10 @@ mod tests {
             Condition::MetricBelow("f1".into(), 0.8)
         );
         assert_eq!(
+            "metric_above(rmse, 12.5)".parse::<Condition>().unwrap(),
+            Condition::MetricAbove("rmse".into(), 12.5)
+        );
+        assert_eq!(
             "latency_p99_above(5ms)".parse::<Condition>().unwrap(),
             Condition::LatencyP99Above(5.0)
         );
@@ -265,6 +285,7 @@ mod tests {
         for (bad, why) in [
             ("feature_drift()", "expected"),
             ("metric_below(mse, 1)", "metric must be"),
+            ("metric_above(roc_auc, 1)", "metric must be"),
             ("metric_below(f1, x)", "must be a number"),
             ("latency_p99_above(fast)", "a duration such as 5ms"),
             ("latency_p99_above(-1ms)", "a duration such as 5ms"),

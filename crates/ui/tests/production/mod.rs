@@ -72,6 +72,7 @@ fn window(
         last_seq: index * 10 + 10,
         rows: 10,
         labeled_rows: 10,
+        labels_through: 0,
         status: "ok".into(),
         drift,
         performance: format!(
