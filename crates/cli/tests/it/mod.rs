@@ -12,6 +12,7 @@ mod monitoring;
 mod monitoring_tasks;
 mod pipeline_run;
 mod quickstart;
+mod quickstart_loop;
 mod reference_profile;
 mod rollback;
 mod serve;
