@@ -96,6 +96,13 @@ pub(crate) fn run(
         cx.tracker.block(store.set_model_version_tag(name, version, tag))?;
     }
     recorder.set_tags(&tags)?;
+    // The registry's list shows descriptions: say there what the gate decided.
+    let description = if decision.promote {
+        format!("@{alias} since the gate promoted it: {}.", decision.reason)
+    } else {
+        format!("Not promoted to @{alias}: {}.", decision.reason)
+    };
+    cx.tracker.block(store.update_model_version(name, version, &description))?;
     if let Some(n) = &decision.numbers {
         let now = now_millis();
         let metric =
