@@ -13,12 +13,15 @@
 //! is loaded in the background and swapped in atomically ([`Served`]).
 //! [`Limits`] bound the prediction routes: concurrency, a wait queue (503
 //! with `Retry-After` when full) and a per-request timeout (504).
+//! Concurrent requests for one model version are scored together in
+//! micro-batches ([`BatchOptions`]); a lone request is scored at once.
 //! [`Challenger`]s take a canary share of a model's requests or shadow all
 //! of them ([`Policy`]), each with its own per-version metrics.
 //! [`PredictionLog`] writes every scored row to the store in the background
 //! (never blocking a request; drops are counted in `/metrics`), and
 //! `POST /feedback` joins ground-truth labels to them.
 
+mod batch;
 mod error;
 mod feedback;
 mod limits;
@@ -36,6 +39,7 @@ pub mod watch;
 // OpenAI's API for language models (`lathe serve --llm`), beside the tabular routes.
 pub mod openai;
 
+pub use batch::BatchOptions;
 pub use error::{Error, Result};
 pub use limits::{Limits, Options};
 pub use load::{load, LoadedModel};

@@ -32,7 +32,10 @@ use axum::{
 };
 use tokio::sync::Semaphore;
 
-use crate::routes::{ApiError, PredictionId};
+use crate::{
+    batch::BatchOptions,
+    routes::{ApiError, PredictionId},
+};
 
 /// Limits of the server.
 #[derive(Debug, Clone)]
@@ -46,10 +49,18 @@ pub struct Options {
     pub max_queue: usize,
     /// Time a prediction request may take, queueing included, before 504.
     pub request_timeout: Duration,
+    /// Most rows one call of a model's scorer takes when concurrent
+    /// requests are grouped (see [`crate::batch`]); 1 scores every request
+    /// on its own, as it arrives.
+    pub max_batch_size: usize,
+    /// Longest a batch waits for requests already on their way to the same
+    /// model version; a lone request never waits.
+    pub max_batch_wait: Duration,
 }
 
 impl Default for Options {
-    /// 16 MiB bodies, 4 × the available cores at once, 256 waiting, 10 s.
+    /// 16 MiB bodies, 4 × the available cores at once, 256 waiting, 10 s,
+    /// batches of up to 64 rows waiting at most 200 µs.
     fn default() -> Options {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Options {
@@ -57,7 +68,16 @@ impl Default for Options {
             max_concurrency: 4 * cores,
             max_queue: 256,
             request_timeout: Duration::from_secs(10),
+            max_batch_size: 64,
+            max_batch_wait: Duration::from_micros(200),
         }
+    }
+}
+
+impl Options {
+    /// How the batchers group requests.
+    pub fn batch(&self) -> BatchOptions {
+        BatchOptions { max_rows: self.max_batch_size, max_wait: self.max_batch_wait }
     }
 }
 

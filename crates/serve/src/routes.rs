@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::{
+    batch::{self, BatchOptions, RowResult},
     feedback,
     limits::{self, Limits, Options},
     metrics,
@@ -80,6 +81,7 @@ fn build(state: AppState, limits: Limits, logging: Logging) -> Router {
         .route("/feedback", post(feedback::post))
         .fallback(not_found)
         .layer(Extension(logging))
+        .layer(Extension(limits.options().batch()))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(middleware::from_fn(prediction_id))
         .with_state(state)
@@ -193,9 +195,8 @@ fn read_frame(
     Ok(frame)
 }
 
-/// Checks `frame` against `model`'s signature and scores every row: the
-/// rows as the model read them, and its output for each.
-fn score(model: &LoadedModel, frame: &Frame) -> Result<Scored, ApiError> {
+/// Checks `frame` against `model`'s signature: the rows as the model reads them.
+fn check(model: &LoadedModel, frame: &Frame) -> Result<Inputs, ApiError> {
     let refused = |problems| ApiError {
         status: StatusCode::BAD_REQUEST,
         code: "INVALID_PARAMETER_VALUE",
@@ -206,44 +207,67 @@ fn score(model: &LoadedModel, frame: &Frame) -> Result<Scored, ApiError> {
         problems,
     };
     if model.scorer.takes_records() {
-        let records = model.signature.records(frame).map_err(refused)?;
-        let mut outputs = Vec::with_capacity(records.len());
-        let mut problems = Vec::new();
-        for (r, record) in records.iter().enumerate() {
-            match model.scorer.score_record(record) {
-                Ok(output) => outputs.push(output),
-                Err(e) if problems.len() < 100 => problems.push(format!("row {r}: {e}")),
-                Err(_) => {}
-            }
-        }
-        if !problems.is_empty() {
-            return Err(refused(problems));
-        }
-        return Ok((Inputs::Records(records), outputs));
+        return model.signature.records(frame).map(Inputs::Records).map_err(refused);
     }
-    let rows = model.signature.check(frame).map_err(|problems| ApiError {
-        status: StatusCode::BAD_REQUEST,
-        code: "INVALID_PARAMETER_VALUE",
-        message: format!(
-            "the input does not match the signature of {} version {}",
-            model.name, model.version
-        ),
-        problems,
-    })?;
-    let outputs = rows
-        .iter()
-        .map(|row| model.scorer.score(row))
-        .collect::<Result<Vec<Output>, _>>()
-        .map_err(|e| {
-            tracing::error!("model {} version {} failed: {e}", model.name, model.version);
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "the model failed")
-        })?;
-    Ok((Inputs::Rows(rows), outputs))
+    model.signature.check(frame).map(Inputs::Rows).map_err(refused)
 }
 
-/// Scores a request with whoever the traffic policy picks, and hands a
-/// copy to the shadow (off the request path) when there is one.
-fn answer(
+/// The answer to a request from its rows' results: a record the model
+/// could not score is the client's (400, every row named); a numeric row it
+/// could not score is the model's failure (500).
+fn finish(
+    model: &LoadedModel,
+    inputs: Inputs,
+    results: Vec<RowResult>,
+) -> Result<Scored, ApiError> {
+    let mut outputs = Vec::with_capacity(results.len());
+    let mut problems = Vec::new();
+    for (r, result) in results.into_iter().enumerate() {
+        match result {
+            Ok(output) => outputs.push(output),
+            Err(e) if problems.len() < 100 => problems.push(format!("row {r}: {e}")),
+            Err(_) => {}
+        }
+    }
+    if problems.is_empty() {
+        return Ok((inputs, outputs));
+    }
+    if let Inputs::Records(_) = inputs {
+        return Err(ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "INVALID_PARAMETER_VALUE",
+            message: format!(
+                "the input does not match the signature of {} version {}",
+                model.name, model.version
+            ),
+            problems,
+        });
+    }
+    tracing::error!(
+        "model {} version {} failed: {}",
+        model.name,
+        model.version,
+        problems.join("; ")
+    );
+    Err(model_failed())
+}
+
+fn model_failed() -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "the model failed")
+}
+
+/// Checks and scores one request's rows by themselves, in one scorer call.
+fn score_alone(current: &Current, inputs: Inputs) -> Result<Scored, ApiError> {
+    let results = batch::score_batch(&current.model.scorer, &[&inputs]).pop().unwrap_or_default();
+    current.metrics.observe_batch(inputs.len());
+    finish(&current.model, inputs, results)
+}
+
+/// Scores a request with whoever the traffic policy picks (grouped with
+/// concurrent requests for the same version when batching is on), and
+/// hands a copy to the shadow (off the request path) when there is one.
+#[allow(clippy::too_many_arguments)]
+async fn answer(
     routed: Routed,
     id: &PredictionId,
     headers: &HeaderMap,
@@ -251,25 +275,56 @@ fn answer(
     v1: bool,
     start: Instant,
     logging: &Logging,
+    batching: BatchOptions,
 ) -> (Arc<Current>, Result<Scored, ApiError>) {
     let Routed { answer, shadow } = routed;
-    let result = read_frame(headers, body, v1).and_then(|frame| {
-        let result = score(&answer.model, &frame);
-        if let (Some(shadow), Ok(_)) = (shadow, &result) {
-            spawn_shadow(shadow, frame, id.0.clone(), logging.clone());
-        }
-        result
-    });
+    let result = score(&answer, shadow, id, headers, body, v1, logging, batching).await;
     answer.metrics.observe(start.elapsed(), result.is_err());
     (answer, result)
 }
 
-/// The shadow scores the same rows on the blocking pool; its answer goes to
-/// the prediction log (as `ID:shadow`) and its counters, never to the client.
+#[allow(clippy::too_many_arguments)]
+async fn score(
+    current: &Current,
+    shadow: Option<Arc<Current>>,
+    id: &PredictionId,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    v1: bool,
+    logging: &Logging,
+    batching: BatchOptions,
+) -> Result<Scored, ApiError> {
+    // Counted from here, so a leader already scoring this version can wait
+    // for this request while its body is parsed and checked.
+    let arriving = batching.enabled().then(|| current.batch.arriving());
+    let frame = read_frame(headers, body, v1)?;
+    let inputs = check(&current.model, &frame)?;
+    let result = match arriving {
+        Some(arriving) => {
+            let batcher = &current.batch;
+            match batcher
+                .score(&current.model.scorer, &current.metrics, batching, inputs, arriving)
+                .await
+            {
+                Ok((inputs, results)) => finish(&current.model, inputs, results),
+                Err(batch::Lost) => Err(model_failed()),
+            }
+        }
+        None => score_alone(current, inputs),
+    };
+    if let (Some(shadow), Ok(_)) = (shadow, &result) {
+        spawn_shadow(shadow, frame, id.0.clone(), logging.clone());
+    }
+    result
+}
+
+/// The shadow scores the same rows on the blocking pool, by themselves; its
+/// answer goes to the prediction log (as `ID:shadow`) and its counters,
+/// never to the client.
 fn spawn_shadow(shadow: Arc<Current>, frame: Frame, id: String, logging: Logging) {
     tokio::task::spawn_blocking(move || {
         let start = Instant::now();
-        let result = score(&shadow.model, &frame);
+        let result = check(&shadow.model, &frame).and_then(|inputs| score_alone(&shadow, inputs));
         let elapsed = start.elapsed();
         shadow.metrics.observe_shadow(elapsed, result.is_err());
         match result {
@@ -290,6 +345,7 @@ async fn invocations(
     State(state): State<AppState>,
     Extension(id): Extension<PredictionId>,
     Extension(logging): Extension<Logging>,
+    Extension(batching): Extension<BatchOptions>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -297,7 +353,8 @@ async fn invocations(
     let Some(routed) = state.route(0, &id.0) else {
         return not_loaded(&id);
     };
-    let (answered_by, result) = answer(routed, &id, &headers, body, false, start, &logging);
+    let (answered_by, result) =
+        answer(routed, &id, &headers, body, false, start, &logging, batching).await;
     match result {
         Ok((rows, outputs)) => {
             logging.scored(&answered_by.model, &id.0, &rows, &outputs, start.elapsed());
@@ -332,6 +389,7 @@ async fn predict(
     State(state): State<AppState>,
     Extension(id): Extension<PredictionId>,
     Extension(logging): Extension<Logging>,
+    Extension(batching): Extension<BatchOptions>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -345,7 +403,8 @@ async fn predict(
         return ApiError::new(StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", message)
             .respond(&id);
     };
-    let (current, result) = answer(routed, &id, &headers, body, true, start, &logging);
+    let (current, result) =
+        answer(routed, &id, &headers, body, true, start, &logging, batching).await;
     let model = &current.model;
     match result {
         Ok((rows, outputs)) => {

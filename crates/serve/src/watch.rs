@@ -31,6 +31,7 @@ use std::{
 use lathe_store::{ArtifactStore, Store};
 
 use crate::{
+    batch::Batcher,
     load,
     metrics::VersionMetrics,
     traffic::{self, Challenger, Policy, Routed},
@@ -42,6 +43,8 @@ use crate::{
 pub(crate) struct Current {
     pub(crate) model: LoadedModel,
     pub(crate) metrics: Arc<VersionMetrics>,
+    /// Its own queue, so a request is batched with the version it was routed to.
+    pub(crate) batch: Batcher,
 }
 
 #[derive(Debug)]
@@ -102,7 +105,7 @@ impl Served {
             .map(|model| {
                 let metrics = Arc::new(VersionMetrics::new(&model.name, model.version));
                 history.push(Arc::clone(&metrics));
-                RwLock::new(Arc::new(Current { model, metrics }))
+                RwLock::new(Arc::new(Current { model, metrics, batch: Batcher::default() }))
             })
             .collect();
         Served(Arc::new(Inner {
@@ -187,7 +190,7 @@ impl Served {
                 m
             }
         };
-        let next = Arc::new(Current { model, metrics });
+        let next = Arc::new(Current { model, metrics, batch: Batcher::default() });
         let old = {
             let mut slot = self.0.slots[i].write().unwrap_or_else(PoisonError::into_inner);
             std::mem::replace(&mut *slot, next)
