@@ -478,6 +478,199 @@ async fn an_alias_moved_to_a_broken_version_keeps_the_old_one_serving() {
     assert_eq!(predict_version(&f.app).await, (StatusCode::OK, Some(3)));
 }
 
+/// A router over `f`'s models that groups up to `max_batch_size` rows per
+/// scorer call, waiting long for requests on their way (so concurrent
+/// requests do meet), with room for 64 requests at once.
+fn batching(f: &Fixture, max_batch_size: usize) -> Router {
+    f.served.router(Options {
+        max_concurrency: 64,
+        max_batch_size,
+        max_batch_wait: Duration::from_millis(20),
+        ..Options::default()
+    })
+}
+
+/// Request `i` of a round: 1 to 3 rows of its own, as `/invocations` or `/v1` rows.
+fn request_rows(i: usize) -> Vec<[f64; 2]> {
+    (0..1 + i % 3).map(|r| [(i * 3 + r) as f64 / 100.0, ((i + r) % 7) as f64]).collect()
+}
+
+/// POSTs request `i`'s rows and returns its probabilities.
+async fn post_rows(app: &Router, i: usize) -> Vec<f64> {
+    let rows = request_rows(i);
+    let (uri, body) = if i % 2 == 0 {
+        ("/invocations", json!({ "instances": rows }))
+    } else {
+        let records: Vec<Value> = rows.iter().map(|[x, z]| json!({"x": x, "z": z})).collect();
+        ("/v1/models/tiny/predict", json!(records))
+    };
+    let req = Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    probabilities(&body, if i % 2 == 0 { "predictions" } else { "probabilities" })
+}
+
+/// Sends requests `0..n` at once (released together by a barrier) and
+/// returns each one's probabilities, in order.
+async fn concurrently(app: &Router, n: usize) -> Vec<Vec<f64>> {
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let (app, barrier) = (app.clone(), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                post_rows(&app, i).await
+            })
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(n);
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}
+
+/// `lathe_serve_batch_size_rows` of tiny version `version`: (scorer calls, rows).
+fn batches(text: &str, version: i64) -> (u64, u64) {
+    let calls = metric(text, "lathe_serve_batch_size_rows_count", version);
+    (calls, metric(text, "lathe_serve_batch_size_rows_sum", version))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_are_batched_and_each_gets_its_own_rows() {
+    let f = fixture().await;
+    // Every row alone, through the unbatched path: the reference answers.
+    let alone = batching(&f, 1);
+    let mut expected = Vec::new();
+    for i in 0..32 {
+        let mut per_row = Vec::new();
+        for row in request_rows(i) {
+            let body = json!({ "instances": [row] }).to_string();
+            let req = Request::builder()
+                .method("POST")
+                .uri("/invocations")
+                .header("content-type", "application/json")
+                .body(Body::from(body))
+                .unwrap();
+            let resp = alone.clone().oneshot(req).await.unwrap();
+            let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+            per_row.extend(probabilities(&serde_json::from_slice(&bytes).unwrap(), "predictions"));
+        }
+        expected.push(per_row);
+    }
+    let rows_per_round: u64 = (0..32).map(|i| request_rows(i).len() as u64).sum();
+    let unbatched = batches(&get_text(&alone, "/metrics").await, 1);
+    assert_eq!(unbatched, (rows_per_round, rows_per_round), "one scorer call per lone row");
+
+    // 32 requests at once, in rounds until some met in a batch (the first
+    // round nearly always does; the scheduler decides).
+    let app = batching(&f, 64);
+    let mut rounds = 0;
+    let text = loop {
+        rounds += 1;
+        assert_eq!(concurrently(&app, 32).await, expected, "round {rounds}");
+        let text = get_text(&app, "/metrics").await;
+        let (calls, rows) = batches(&text, 1);
+        assert_eq!(rows, unbatched.1 + rows_per_round * rounds, "every row scored once");
+        if calls < unbatched.0 + 32 * rounds || rounds == 50 {
+            break text;
+        }
+    };
+    let (calls, _) = batches(&text, 1);
+    assert!(calls < unbatched.0 + 32 * rounds, "no two requests met in {rounds} rounds:\n{text}");
+    assert_eq!(metric(&text, "lathe_serve_batch_queue_depth", 1), 0);
+    assert_eq!(metric(&text, "lathe_serve_errors_total", 1), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_batch_size_1_each_request_is_one_scorer_call_as_before() {
+    let f = fixture().await;
+    let app = batching(&f, 1);
+    let answers = concurrently(&app, 32).await;
+    for (i, answer) in answers.iter().enumerate() {
+        assert_eq!(answer.len(), request_rows(i).len());
+    }
+    let rows: u64 = (0..32).map(|i| request_rows(i).len() as u64).sum();
+    let text = get_text(&app, "/metrics").await;
+    assert_eq!(batches(&text, 1), (32, rows));
+    assert_eq!(metric(&text, "lathe_serve_batch_queue_depth", 1), 0);
+    // A batch larger than the limit is never formed, but a request larger
+    // than it is still scored whole.
+    let app = batching(&f, 2);
+    assert_eq!(post_rows(&app, 2).await.len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_swap_under_batched_load_loses_no_request() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+
+    let f = fixture().await;
+    assert_eq!(register(&f.store, &*f.artifacts, &f.experiment, false).await, 2);
+    let app = batching(&f, 64);
+    let sent = Arc::new(AtomicUsize::new(0));
+    let swapped = Arc::new(AtomicBool::new(false));
+    let mut streams = Vec::new();
+    for _ in 0..32 {
+        let (app, sent, swapped) = (app.clone(), Arc::clone(&sent), Arc::clone(&swapped));
+        streams.push(tokio::spawn(async move {
+            let mut answers = Vec::new();
+            let mut after = 0;
+            while answers.len() < 5_000 && after < 20 {
+                let started_after = swapped.load(SeqCst);
+                after += usize::from(started_after);
+                let (status, version) = predict_version(&app).await;
+                answers.push((status, version, started_after));
+                sent.fetch_add(1, SeqCst);
+            }
+            answers
+        }));
+    }
+    for _ in 0..10_000 {
+        if sent.load(SeqCst) >= 320 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    f.store.set_registered_model_alias("tiny", "champion", 2).await.unwrap();
+    let outcomes = watch::check_once(&f.served, &f.store, &f.artifacts).await;
+    assert_eq!(outcomes, vec![Outcome::Swapped { name: "tiny".into(), from: 1, to: 2 }]);
+    swapped.store(true, SeqCst);
+
+    let mut total = 0;
+    for stream in streams {
+        let answers = stream.await.unwrap();
+        total += answers.len() as u64;
+        let mut last = 0;
+        for (status, version, started_after) in &answers {
+            assert_eq!(*status, StatusCode::OK, "a request failed during the swap");
+            let version = version.expect("every answer names its version");
+            assert!(version >= last, "version went back from {last} to {version}");
+            if *started_after {
+                assert_eq!(version, 2, "a request after the swap was answered by {version}");
+            }
+            last = version;
+        }
+    }
+    let text = get_text(&app, "/metrics").await;
+    let requests = |v| metric(&text, "lathe_serve_requests_total", v);
+    assert_eq!(requests(1) + requests(2), total, "every request was answered and counted");
+    assert!(requests(1) > 0 && requests(2) >= 32 * 20, "{text}");
+    let ((calls_1, rows_1), (calls_2, rows_2)) = (batches(&text, 1), batches(&text, 2));
+    assert_eq!(rows_1 + rows_2, total, "each request's row scored once");
+    assert!(calls_1 + calls_2 < total, "32 streams never met in a batch:\n{text}");
+    for version in [1, 2] {
+        assert_eq!(metric(&text, "lathe_serve_batch_queue_depth", version), 0, "{text}");
+        assert_eq!(metric(&text, "lathe_serve_errors_total", version), 0);
+    }
+}
+
 /// A fixture whose prediction routes are bounded by `limits`, kept by the test.
 async fn limited(max_concurrency: usize, max_queue: usize, timeout_ms: u64) -> (Fixture, Limits) {
     let mut f = fixture().await;

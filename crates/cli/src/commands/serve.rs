@@ -4,7 +4,9 @@
 //! loaded before the port is bound, so the server never answers without one
 //! (`/ready` is 200 from its first request); until then a client's
 //! connection is refused. Prediction routes are bounded by
-//! `--max-concurrency`, `--max-queue` and `--request-timeout-ms`. Every
+//! `--max-concurrency`, `--max-queue` and `--request-timeout-ms`; concurrent
+//! requests for one version are scored in micro-batches (`--max-batch-size`,
+//! `--max-batch-wait-us`; `--max-batch-size 1` turns it off). Every
 //! prediction is logged to the store in the background for monitoring, and
 //! `POST /feedback` takes ground-truth labels (`--no-prediction-log` turns both off).
 //! `--canary` and `--shadow` put a challenger version beside a served model.
@@ -59,6 +61,15 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 10_000, value_name = "MS",
           value_parser = clap::value_parser!(u64).range(1..))]
     request_timeout_ms: u64,
+    /// Most rows scored in one call of a model: concurrent requests for the
+    /// same version are grouped up to it; 1 scores every request on its own.
+    #[arg(long, default_value_t = 64, value_name = "ROWS",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_batch_size: u32,
+    /// Microseconds a batch waits for requests already on their way to the
+    /// same model version; a lone request is scored at once.
+    #[arg(long, default_value_t = 200, value_name = "US")]
+    max_batch_wait_us: u64,
     /// Predictions that may wait for the prediction log's writer; beyond it
     /// they are dropped and counted (lathe_serve_prediction_log_dropped_total).
     #[arg(long, default_value_t = 65_536, value_name = "N")]
@@ -115,6 +126,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             .map_or(defaults.max_concurrency, |n| usize::try_from(n).unwrap_or(usize::MAX)),
         max_queue: args.max_queue,
         request_timeout: Duration::from_millis(args.request_timeout_ms),
+        max_batch_size: usize::try_from(args.max_batch_size).unwrap_or(usize::MAX),
+        max_batch_wait: Duration::from_micros(args.max_batch_wait_us),
         ..defaults
     };
     let limits = lathe_serve::Limits::new(options);
