@@ -498,7 +498,7 @@ fn request_rows(i: usize) -> Vec<[f64; 2]> {
 /// POSTs request `i`'s rows and returns its probabilities.
 async fn post_rows(app: &Router, i: usize) -> Vec<f64> {
     let rows = request_rows(i);
-    let (uri, body) = if i % 2 == 0 {
+    let (uri, body) = if i.is_multiple_of(2) {
         ("/invocations", json!({ "instances": rows }))
     } else {
         let records: Vec<Value> = rows.iter().map(|[x, z]| json!({"x": x, "z": z})).collect();
@@ -514,7 +514,7 @@ async fn post_rows(app: &Router, i: usize) -> Vec<f64> {
     assert_eq!(resp.status(), StatusCode::OK);
     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
     let body: Value = serde_json::from_slice(&bytes).unwrap();
-    probabilities(&body, if i % 2 == 0 { "predictions" } else { "probabilities" })
+    probabilities(&body, if i.is_multiple_of(2) { "predictions" } else { "probabilities" })
 }
 
 /// Sends requests `0..n` at once (released together by a barrier) and
