@@ -15,6 +15,14 @@
 //! are on their way (routed, their bodies still being parsed), which is
 //! when waiting can fill the batch.
 //!
+//! **Why one leader per version.** Scoring is synchronous CPU work on the
+//! request's task, so while a leader scores, the other runtime threads are
+//! free to read requests and queue them: that is what forms a batch. With
+//! one leader per worker thread nobody would ever queue. The price is that
+//! one version's rows are scored on one core at a time; a request that
+//! fills a batch by itself (`max_rows` rows or more) therefore skips the
+//! queue and is scored at once on its own task, in parallel.
+//!
 //! **Why it survives hot swaps and timeouts.** Each served version has its
 //! own [`Batcher`] inside its [`crate::watch::Current`], so a request queues
 //! with the version it was routed to; when a swap replaces the version, the

@@ -300,7 +300,9 @@ async fn score(
     let frame = read_frame(headers, body, v1)?;
     let inputs = check(&current.model, &frame)?;
     let result = match arriving {
-        Some(arriving) => {
+        // A request that fills a batch by itself gains nothing from
+        // waiting its turn: it is scored at once, beside the batches.
+        Some(arriving) if inputs.len() < batching.max_rows => {
             let batcher = &current.batch;
             match batcher
                 .score(&current.model.scorer, &current.metrics, batching, inputs, arriving)
@@ -310,7 +312,7 @@ async fn score(
                 Err(batch::Lost) => Err(model_failed()),
             }
         }
-        None => score_alone(current, inputs),
+        Some(_) | None => score_alone(current, inputs),
     };
     if let (Some(shadow), Ok(_)) = (shadow, &result) {
         spawn_shadow(shadow, frame, id.0.clone(), logging.clone());

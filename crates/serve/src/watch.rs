@@ -15,9 +15,11 @@
 //! reference, so it finishes on the version it started with however long it
 //! runs. The watcher loads the new version completely, off the request path,
 //! and only then takes the write lock to replace the `Arc` (one pointer
-//! store); the old version is freed when its last request drops it. A
-//! version that fails to load is logged and never replaces anything, so the
-//! old one keeps serving. No request ever sees a half-loaded model and none
+//! store); the old version is freed when its last request drops it. Each
+//! version has its own micro-batch queue ([`crate::batch`]), so requests
+//! already queued with the old version are scored by it, and its queue
+//! goes with it. A version that fails to load is logged and never replaces
+//! anything, so the old one keeps serving. No request ever sees a half-loaded model and none
 //! waits on a load.
 
 use std::{
