@@ -80,7 +80,18 @@ fn serve_answers_for_the_quickstart_champion() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
-    let limits = ["--max-concurrency", "2", "--max-queue", "8", "--request-timeout-ms", "5000"];
+    let limits = [
+        "--max-concurrency",
+        "2",
+        "--max-queue",
+        "8",
+        "--request-timeout-ms",
+        "5000",
+        "--max-batch-size",
+        "16",
+        "--max-batch-wait-us",
+        "100",
+    ];
     let (_serving, addr) = start_serving(dir.path(), &limits);
 
     let body = first_row();
@@ -105,6 +116,12 @@ fn serve_answers_for_the_quickstart_champion() {
         .find(|l| l.starts_with("lathe_serve_requests_total{model=\"breast-cancer\",version="))
         .unwrap_or_else(|| panic!("no request counter in\n{metrics}"));
     assert!(requests.ends_with("} 2"), "{requests}");
+    // Two one-row requests, one after the other: two scorer calls of one row.
+    let batches = metrics
+        .lines()
+        .find(|l| l.starts_with("lathe_serve_batch_size_rows_count{model=\"breast-cancer\""))
+        .unwrap_or_else(|| panic!("no batch sizes in\n{metrics}"));
+    assert!(batches.ends_with("} 2"), "{batches}");
     for line in [
         "lathe_serve_queue_depth 0",
         "lathe_serve_rejected_total{reason=\"overload\"} 0",
