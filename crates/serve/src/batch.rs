@@ -121,7 +121,8 @@ pub(crate) struct Batcher {
 
 impl std::fmt::Debug for Batcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let queued = self.lock().jobs.len();
+        // try_lock: printing must never wait on (or deadlock with) a leader.
+        let queued = self.queue.try_lock().map(|q| q.jobs.len()).ok();
         f.debug_struct("Batcher").field("queued", &queued).finish()
     }
 }
