@@ -371,4 +371,27 @@ mod tests {
         assert_eq!(metrics.batches(), (1, 2), "the abandoned rows were not scored");
         assert_eq!(metrics.batch_queue_depth(), 0);
     }
+
+    #[tokio::test]
+    async fn the_lead_skips_queued_requests_that_gave_up() {
+        let (scorer, batcher) = (scorer(), Batcher::default());
+        let metrics = VersionMetrics::new("m", 1);
+        let (never, gone_arriving) = (batcher.arriving(), batcher.arriving());
+        let mut lead =
+            Box::pin(batcher.score(&scorer, &metrics, OPTIONS, rows(1, 0), batcher.arriving()));
+        assert!((&mut lead).now_or_never().is_none());
+        let mut gone =
+            Box::pin(batcher.score(&scorer, &metrics, OPTIONS, rows(4, 1), gone_arriving));
+        assert!((&mut gone).now_or_never().is_none());
+        let mut last = Box::pin(batcher.score(&scorer, &metrics, OPTIONS, rows(2, 9), never));
+        assert!((&mut last).now_or_never().is_none());
+        // The leader's rows wait in the queue too, until it takes its batch.
+        assert_eq!(metrics.batch_queue_depth(), 3);
+        drop(gone);
+        drop(lead);
+        let (_, outputs) = last.await.unwrap_or_else(|_| panic!("lost"));
+        assert_eq!(outputs, alone(&scorer, &rows(2, 9)));
+        assert_eq!(metrics.batches(), (1, 2), "only the request still waiting was scored");
+        assert_eq!(metrics.batch_queue_depth(), 0);
+    }
 }
