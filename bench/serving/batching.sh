@@ -13,11 +13,12 @@
 # env:
 #   LATHE_BIN  lathe release binary (default: target/release/lathe)
 #   OUT        results folder (default bench/serving/results/<date>/batching)
+#   SHARED     the shared serving harness (default ../shared/bench/serving beside the repository)
 #   REPS=1 CONCURRENCY="1 8 64" DURATION=6s WARMUP=2s THREADS=2   (see bench_wrk.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-shared=$(cd "$repo/../shared/bench/serving" && pwd)
+shared=$(cd "${SHARED:-$repo/../shared/bench/serving}" && pwd)
 LATHE_BIN=${LATHE_BIN:-$repo/target/release/lathe}
 OUT=${OUT:-$here/results/$(date -u +%F)/batching}
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)

@@ -177,7 +177,10 @@ impl Batcher {
         };
         drop(arrived);
         if let Some(answer) = waiting {
-            match answer.await {
+            let mut following = Following { batcher: self, metrics, answer, done: false };
+            let message = (&mut following.answer).await;
+            following.done = true;
+            match message {
                 Ok(Message::Done(inputs, outputs)) => return Ok((inputs, outputs)),
                 Ok(Message::Lead) => {}
                 Err(_) => return Err(Lost),
@@ -253,6 +256,37 @@ impl Batcher {
             }
         }
         queue.leading = false;
+    }
+}
+
+/// A queued request waiting for its answer or for the lead. If it is
+/// dropped after the lead was handed to it but before it took it, the lead
+/// would be lost with it and the queue would wait forever: its `Drop` closes
+/// the channel under the queue's lock (so no lead can arrive afterwards) and
+/// passes on a lead that already had.
+struct Following<'a> {
+    batcher: &'a Batcher,
+    metrics: &'a VersionMetrics,
+    answer: oneshot::Receiver<Message>,
+    /// Whether the message was read (nothing left to pass on).
+    done: bool,
+}
+
+impl Drop for Following<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let mut queue = self.batcher.lock();
+        self.answer.close();
+        if let Ok(Message::Lead) = self.answer.try_recv() {
+            // It leads, so its rows are first in the queue: drop them, pass the lead on.
+            if let Some(job) = queue.jobs.pop_front() {
+                queue.rows -= job.inputs.len();
+                self.metrics.dequeued(1);
+            }
+            self.batcher.hand_off(&mut queue, self.metrics);
+        }
     }
 }
 
@@ -369,6 +403,32 @@ mod tests {
         let (_, outputs) = follower.await.unwrap_or_else(|_| panic!("lost"));
         assert_eq!(outputs, alone(&scorer, &rows(2, 5)));
         assert_eq!(metrics.batches(), (1, 2), "the abandoned rows were not scored");
+        assert_eq!(metrics.batch_queue_depth(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_request_handed_the_lead_that_gives_up_before_taking_it_passes_it_on() {
+        let (scorer, batcher) = (scorer(), Batcher::default());
+        let metrics = VersionMetrics::new("m", 1);
+        // A's batch is full with its own 3 rows, so B gets the lead after it.
+        let options = BatchOptions { max_rows: 4, ..OPTIONS };
+        let (never, b_arriving) = (batcher.arriving(), batcher.arriving());
+        let mut a =
+            Box::pin(batcher.score(&scorer, &metrics, options, rows(3, 0), batcher.arriving()));
+        assert!((&mut a).now_or_never().is_none());
+        let mut b = Box::pin(batcher.score(&scorer, &metrics, options, rows(2, 4), b_arriving));
+        assert!((&mut b).now_or_never().is_none());
+        let mut c = Box::pin(batcher.score(&scorer, &metrics, options, rows(1, 7), never));
+        assert!((&mut c).now_or_never().is_none());
+        let (_, outputs) = a.await.unwrap_or_else(|_| panic!("lost"));
+        assert_eq!(outputs, alone(&scorer, &rows(3, 0)));
+        // B now holds the lead, unread; its client leaves.
+        drop(b);
+        // Bounded so that a lost lead fails the test instead of hanging it.
+        let c = tokio::time::timeout(Duration::from_secs(60), c).await;
+        let (_, outputs) = c.expect("the lead was lost").unwrap_or_else(|_| panic!("lost"));
+        assert_eq!(outputs, alone(&scorer, &rows(1, 7)));
+        assert_eq!(metrics.batches(), (2, 4), "A's rows, then C's; B's were dropped");
         assert_eq!(metrics.batch_queue_depth(), 0);
     }
 
