@@ -3,6 +3,7 @@
 # anchors): the quickstart's breast-cancer champion (lathe's own pipeline,
 # scoring JSON records), served three ways from one store:
 #   batch     the defaults (--max-batch-size 64 --max-batch-wait-us 200)
+#   nowait    --max-batch-wait-us 0: batches only form while a batch is scored
 #   batch256  --max-batch-size 256, so 100-row requests are grouped too
 #   nobatch   --max-batch-size 1, every request scored on its own (the old path)
 # all with --no-prediction-log, driven in turn by the shared bench_wrk.sh
@@ -54,9 +55,9 @@ PY
 
 # 3. servers
 declare -A PIDS PORTS
-PORTS=([batch]=5071 [batch256]=5072 [nobatch]=5073)
-declare -A FLAGS=([batch]="" [batch256]="--max-batch-size 256" [nobatch]="--max-batch-size 1")
-servers=(batch batch256 nobatch)
+PORTS=([batch]=5071 [nowait]=5074 [batch256]=5072 [nobatch]=5073)
+declare -A FLAGS=([batch]="" [nowait]="--max-batch-wait-us 0" [batch256]="--max-batch-size 256" [nobatch]="--max-batch-size 1")
+servers=(batch nowait batch256 nobatch)
 for s in "${servers[@]}"; do
   # shellcheck disable=SC2086
   "$LATHE_BIN" serve models:/breast-cancer@champion --tracking-uri "sqlite:///$WORK/qs/lathe.db" \

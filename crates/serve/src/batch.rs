@@ -109,6 +109,8 @@ struct Queue {
     rows: usize,
     /// Whether a leader exists; while it does, new requests queue.
     leading: bool,
+    /// Requests queued since the start.
+    joined: u64,
 }
 
 /// The queue of one served model version.
@@ -164,6 +166,7 @@ impl Batcher {
         let waiting = {
             let mut queue = self.lock();
             queue.rows += inputs.len();
+            queue.joined += 1;
             metrics.queued(1);
             if queue.leading {
                 let (reply, answer) = oneshot::channel();
@@ -199,11 +202,16 @@ impl Batcher {
     ) -> Result<(Inputs, Vec<RowResult>), Lost> {
         let mut leading = Leading { batcher: self, metrics, taken: false };
         let deadline = Instant::now() + options.max_wait;
-        // tokio's timers tick in milliseconds, far above a batch's wait:
-        // yielding lets the requests on their way run and queue.
-        while self.arriving.load(Ordering::Relaxed) > 0
-            && self.lock().rows < options.max_rows
-            && Instant::now() < deadline
+        // Only the requests on their way now are waited for: under steady
+        // load new ones always arrive, and waiting for them would hold
+        // every batch for the whole `max_wait`. tokio's timers tick in
+        // milliseconds, far above a batch's wait: yielding lets those
+        // requests run and queue.
+        let expected = self.lock().joined + self.arriving.load(Ordering::Relaxed) as u64;
+        while {
+            let queue = self.lock();
+            queue.joined < expected && queue.rows < options.max_rows
+        } && Instant::now() < deadline
         {
             tokio::task::yield_now().await;
         }
