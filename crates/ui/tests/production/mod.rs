@@ -172,6 +172,39 @@ async fn seed() -> Prod {
         [p("base_model", "tiny-llama"), p("lora_rank", "8"), p("trainable_params", "4096")];
     store.log_batch(&finetune, &metrics, &params, &[]).await.unwrap();
 
+    // A retrain the drift alert triggered (`lathe run`'s tags), and its gate.
+    let project = store.create_experiment("fraud-project", None, &[]).await.unwrap();
+    let run = |name: &str, tags: Vec<Tag>| CreateRun {
+        experiment_id: project.clone(),
+        user_id: "lathe".into(),
+        start_time: Some(T0 + 32 * MIN),
+        run_name: Some(name.into()),
+        tags,
+    };
+    let promote = store
+        .create_run(run(
+            "promote",
+            vec![
+                Tag::new("lathe.gate.decision", "refused"),
+                Tag::new("lathe.gate.reason", "v3 log_loss 0.31 vs champion v1 0.30 <is worse>"),
+            ],
+        ))
+        .await
+        .unwrap();
+    store
+        .create_run(run(
+            "pipeline-fraud",
+            vec![
+                Tag::new("lathe.trigger", "alert"),
+                Tag::new("lathe.trigger.model", "fraud"),
+                Tag::new("lathe.trigger.rule", "feature_drift(amount)"),
+                Tag::new("lathe.trigger.production_rows", "1234"),
+                Tag::new("lathe.pipeline.step.promote", format!("ran {}", promote.info.run_id)),
+            ],
+        ))
+        .await
+        .unwrap();
+
     let artifacts = LocalArtifactStore::open(dir.path().join("artifacts")).unwrap();
     let app = lathe_ui::router(store, Arc::new(artifacts));
     Prod { _dir: dir, app, finetune }
@@ -207,9 +240,18 @@ async fn monitoring_page_shows_drift_performance_latency_and_alerts() {
             "http://hooks.example/alert",
             "delivered",
             "30 predictions, 0 labeled",
+            // The retrain the alert triggered, and the gate's refusal, escaped.
+            "Retraining",
+            "pipeline-fraud",
+            ">1234<",
+            ">refused<",
+            "v3 log_loss 0.31 vs champion v1 0.30 &lt;is worse&gt;",
         ],
     );
     no_injected_script(&page);
+    // Another model's page lists no retrain.
+    let (_, page) = get(&s.app, "/models/idle-model/monitoring").await;
+    assert!(page.contains("No retrain yet"), "{page}");
     // The other version's series, chosen in the URL.
     let (status, page) = get(&s.app, "/models/fraud/monitoring?version=2").await;
     assert_eq!(status, StatusCode::OK);
