@@ -14,6 +14,7 @@ mod pipeline_run;
 mod quickstart;
 mod quickstart_loop;
 mod reference_profile;
+mod retrain_server;
 mod rollback;
 mod serve;
 mod tidy;
