@@ -2,6 +2,7 @@
 //! sampling, stop sequences, a token budget and a streaming callback.
 //! A second engine (llama.cpp for GGUF, say) implements the same trait.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::chat::{ChatMessage, ChatTemplate};
@@ -121,14 +122,22 @@ pub trait Engine: Send + Sync {
 /// [`Engine`] over the candle forward pass of [`Llama`].
 pub struct CandleEngine {
     model: Llama,
-    tokenizer: TextTokenizer,
-    template: Option<ChatTemplate>,
+    // Shared so that engines over one base with different adapters folded in
+    // hold one tokenizer and one template.
+    tokenizer: Arc<TextTokenizer>,
+    template: Option<Arc<ChatTemplate>>,
 }
 
 impl CandleEngine {
     /// An engine over loaded parts.
     pub fn new(model: Llama, tokenizer: TextTokenizer, template: Option<ChatTemplate>) -> Self {
-        CandleEngine { model, tokenizer, template }
+        CandleEngine { model, tokenizer: Arc::new(tokenizer), template: template.map(Arc::new) }
+    }
+
+    /// An engine over `model` (this one's base with an adapter folded in, say)
+    /// that shares this engine's tokenizer and chat template.
+    pub fn with_model(&self, model: Llama) -> CandleEngine {
+        CandleEngine { model, tokenizer: self.tokenizer.clone(), template: self.template.clone() }
     }
 
     /// The underlying model.
@@ -143,7 +152,7 @@ impl Engine for CandleEngine {
     }
 
     fn chat_template(&self) -> Option<&ChatTemplate> {
-        self.template.as_ref()
+        self.template.as_deref()
     }
 
     fn context_length(&self) -> usize {

@@ -127,6 +127,11 @@ impl Llama {
         &self.config
     }
 
+    /// Where the weights live.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
     /// An empty cache for one sequence.
     pub fn new_cache(&self) -> KvCache {
         KvCache { layers: vec![None; self.blocks.len()], len: 0 }
