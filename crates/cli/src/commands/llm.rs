@@ -313,12 +313,13 @@ async fn load_llms(
 ) -> anyhow::Result<Vec<lathe_serve::openai::ServedLlm>> {
     use super::llm_source::{is_uri, AdapterFiles};
     let needs_store = is_uri(spec) || adapter_specs.iter().any(|a| is_uri(adapter_spec(a).1));
-    let store = match needs_store {
-        true => Some((
+    let store = if needs_store {
+        Some((
             crate::tracking_uri::open(&source.tracking.tracking_uri).await?,
             super::model_source::open_artifacts(source)?,
-        )),
-        false => None,
+        ))
+    } else {
+        None
     };
     let fetch = |spec: String| {
         let store = &store;
@@ -341,13 +342,17 @@ async fn load_llms(
     } else {
         (spec.to_owned(), None)
     };
-    let mut adapters = Vec::with_capacity(adapter_specs.len());
+    // The --llm adapter first, under --model-name; then each --adapter.
+    let mut adapters = Vec::with_capacity(adapter_specs.len() + 1);
+    let served_base = main.is_none();
+    if let Some(files) = main {
+        adapters.push((model_name.map(str::to_owned), files));
+    }
     for a in adapter_specs {
         let (name, path) = adapter_spec(a);
         adapters.push((name.map(str::to_owned), fetch(path.to_owned()).await?));
     }
-    let loading = base_spec.clone();
-    let served_base = main.is_none();
+    let loading = base_spec;
     let default_name = model_name.map(str::to_owned);
     tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<lathe_serve::openai::ServedLlm>> {
         let loaded = lathe_llm::load(&loading)
@@ -355,15 +360,6 @@ async fn load_llms(
         tracing::info!("loaded {} ({:?})", loaded.path.display(), loaded.format);
         let id = BaseIdentity::of(loaded.engine.model(), &loading)?;
         let mut served = Vec::new();
-        match &main {
-            Some(files) => {
-                let name = default_name.clone().unwrap_or_else(|| files.default_name.clone());
-                let engine = files.apply(&loaded.engine, &id)?;
-                tracing::info!("serving adapter {} on {loading} as '{name}'", files.origin);
-                served.push(served_llm(name, engine));
-            }
-            None => {}
-        }
         for (name, files) in &adapters {
             let name = name.clone().unwrap_or_else(|| files.default_name.clone());
             let engine = files.apply(&loaded.engine, &id)?;
@@ -386,8 +382,8 @@ async fn load_llms(
     .context("model loading stopped")?
 }
 
-/// `NAME=SPEC` → (Some(NAME), SPEC); a bare path or URI → (None, it). A
-/// `models:/` URI's own `=`-free form keeps it whole.
+/// `NAME=SPEC` → (Some(NAME), SPEC); a bare path or URI → (None, it): a
+/// name holds no `/` or `:`, so an `=` inside a path or URI is not taken for one.
 fn adapter_spec(arg: &str) -> (Option<&str>, &str) {
     match arg.split_once('=') {
         Some((name, spec)) if !name.is_empty() && !name.contains('/') && !name.contains(':') => {

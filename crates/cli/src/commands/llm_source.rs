@@ -105,15 +105,15 @@ impl AdapterFiles {
             )
         })?;
         let dir = format!("{root}/{}", path.trim_matches('/'));
-        let config_bytes = read(artifacts, &format!("{dir}/{}", peft::CONFIG_FILE))
-            .await
-            .with_context(|| format!("{uri} is not a LoRA adapter (lathe llm finetune --register logs one)"))?;
+        let config_bytes =
+            read(artifacts, &format!("{dir}/{}", peft::CONFIG_FILE)).await.with_context(|| {
+                format!("{uri} is not a LoRA adapter (lathe llm finetune --register logs one)")
+            })?;
         let config = String::from_utf8(config_bytes)
             .with_context(|| format!("{uri}: {} is not UTF-8", peft::CONFIG_FILE))?;
         let weights = read(artifacts, &format!("{dir}/{}", peft::WEIGHTS_FILE)).await?;
-        let tagged = |tags: &[Tag]| {
-            tags.iter().find(|t| t.key == BASE_MODEL_TAG).map(|t| t.value.clone())
-        };
+        let tagged =
+            |tags: &[Tag]| tags.iter().find(|t| t.key == BASE_MODEL_TAG).map(|t| t.value.clone());
         let saved = peft::parse_config(&config, Path::new(uri))?;
         let base = version
             .as_ref()

@@ -210,12 +210,8 @@ fn finetune_blocking(
         out_dir: args.out.clone(),
         progress: true,
     };
-    let samples = Samples::pick(
-        loaded.engine.tokenizer(),
-        &eval_data,
-        args.samples,
-        args.sample_max_tokens,
-    );
+    let samples =
+        Samples::pick(loaded.engine.tokenizer(), &eval_data, args.samples, args.sample_max_tokens);
     let summary = train(
         model,
         &base,

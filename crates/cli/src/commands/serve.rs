@@ -75,8 +75,14 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             tracking: args.tracking,
             artifacts_destination: args.artifacts_destination,
         };
-        return super::llm::serve(args.llm, !args.models.is_empty(), &args.host, args.port, &source)
-            .await;
+        return super::llm::serve(
+            args.llm,
+            !args.models.is_empty(),
+            &args.host,
+            args.port,
+            &source,
+        )
+        .await;
     }
     let store = tracking_uri::open(&args.tracking.tracking_uri).await?;
     let artifacts: Arc<dyn ArtifactStore> =
