@@ -138,6 +138,29 @@ fn finetune_logs_a_run_with_the_adapter_and_merge_writes_a_model() {
     assert_eq!(status, 200, "{text}");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["choices"][0]["message"]["content"].as_str().unwrap(), expected, "{v}");
+    drop(server);
+
+    // Over another base, the registered adapter is refused, naming both bases.
+    let other = dir.path().join("other");
+    lathe_llm::tiny::write_hf_folder(&other, 99, 1).unwrap();
+    let refused = lathe()
+        .args(["serve", "--llm"])
+        .arg(&other)
+        .args(["--adapter", "models:/tiny-chat/1", "--port", "0", "--tracking-uri"])
+        .arg(format!("sqlite:///{}", dir.path().join("lathe.db").display()))
+        .arg("--artifacts-destination")
+        .arg(dir.path().join("artifacts"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    let base_dir = std::fs::canonicalize(dir.path().join("base")).unwrap();
+    assert!(
+        stderr.contains("models:/tiny-chat/1 was trained on base")
+            && stderr.contains(&base_dir.display().to_string())
+            && stderr.contains(&other.display().to_string()),
+        "{stderr}"
+    );
 }
 
 /// A running `lathe serve --llm …` on the test's store, killed on drop.
