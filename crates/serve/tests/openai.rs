@@ -440,3 +440,36 @@ async fn metrics_count_tokens_and_time_per_model_and_pass_promtool() {
         format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && said.trim().is_empty(), "promtool: {said}\n{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_batched_together_get_their_own_answers() {
+    let plain = app();
+    let dir = tempfile::tempdir().unwrap();
+    lathe_llm::tiny::write_hf_folder(dir.path(), 9, 1).unwrap();
+    let engine =
+        lathe_llm::BatchingEngine::new(lathe_llm::load_path(dir.path()).unwrap().engine, 4)
+            .unwrap();
+    let engine = Arc::new(engine);
+    let served = ServedLlm { name: "tiny".into(), engine: engine.clone() };
+    let limits = LlmLimits { max_tokens: 64, max_n: 3, max_concurrency: 4, ..LlmLimits::default() };
+    let batched = App { app: router(vec![served], vec![], limits), _dir: dir };
+    let bodies: Vec<Value> = ["the cat", "a dog ran", "why", "12+1="]
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            json!({"model": "tiny", "max_tokens": 6 + i, "temperature": 0.8, "seed": i,
+                   "messages": [{"role": "user", "content": text}]})
+        })
+        .collect();
+    let answers = futures_util::future::join_all(
+        bodies.iter().map(|b| batched.post("/v1/chat/completions", b.clone())),
+    )
+    .await;
+    for (body, (status, got)) in bodies.iter().zip(answers) {
+        assert_eq!(status, 200, "{got}");
+        let (_, want) = plain.post("/v1/chat/completions", body.clone()).await;
+        assert_eq!(got["choices"], want["choices"], "{body}");
+        assert_eq!(got["usage"], want["usage"], "{body}");
+    }
+    assert!(engine.stats().tokens() > 0);
+}

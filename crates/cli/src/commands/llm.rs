@@ -240,8 +240,9 @@ pub(crate) struct ServeArgs {
     /// Longest prompt in tokens (the model's context bounds it too).
     #[arg(long, default_value_t = 32_768)]
     llm_max_prompt_tokens: usize,
-    /// Generations running at once; more wait in a queue.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Generations running at once, decoded together as one batch (each
+    /// step reads the weights once for all); more wait in a queue.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
     llm_max_concurrency: u32,
 }
 
@@ -260,7 +261,10 @@ pub(crate) async fn serve(
         );
     }
     let models = match &args.llm {
-        Some(spec) => load_llms(spec, args.model_name.as_deref(), &args.adapter, source).await?,
+        Some(spec) => {
+            let batch = args.llm_max_concurrency as usize;
+            load_llms(spec, args.model_name.as_deref(), &args.adapter, batch, source).await?
+        }
         None => Vec::new(),
     };
     let mut embedders = Vec::new();
@@ -309,6 +313,7 @@ async fn load_llms(
     spec: &str,
     model_name: Option<&str>,
     adapter_specs: &[String],
+    max_batch: usize,
     source: &super::model_source::SourceArgs,
 ) -> anyhow::Result<Vec<lathe_serve::openai::ServedLlm>> {
     use super::llm_source::{is_uri, AdapterFiles};
@@ -364,12 +369,12 @@ async fn load_llms(
             let name = name.clone().unwrap_or_else(|| files.default_name.clone());
             let engine = files.apply(&loaded.engine, &id)?;
             tracing::info!("serving adapter {} on {loading} as '{name}'", files.origin);
-            served.push(served_llm(name, engine));
+            served.push(served_llm(name, engine, max_batch)?);
         }
         if served_base {
             let name = default_name.unwrap_or_else(|| loaded.name.clone());
             tracing::info!("serving {} as '{name}'", loaded.path.display());
-            served.insert(0, served_llm(name, loaded.engine));
+            served.insert(0, served_llm(name, loaded.engine, max_batch)?);
         }
         let mut names: Vec<&str> = served.iter().map(|m| m.name.as_str()).collect();
         names.sort_unstable();
@@ -393,6 +398,12 @@ fn adapter_spec(arg: &str) -> (Option<&str>, &str) {
     }
 }
 
-fn served_llm(name: String, engine: lathe_llm::CandleEngine) -> lathe_serve::openai::ServedLlm {
-    lathe_serve::openai::ServedLlm { name, engine: std::sync::Arc::new(engine) }
+/// `engine` served under `name`, its concurrent requests decoded in batches of `max_batch`.
+fn served_llm(
+    name: String,
+    engine: lathe_llm::CandleEngine,
+    max_batch: usize,
+) -> anyhow::Result<lathe_serve::openai::ServedLlm> {
+    let engine = lathe_llm::BatchingEngine::new(engine, max_batch)?;
+    Ok(lathe_serve::openai::ServedLlm { name, engine: std::sync::Arc::new(engine) })
 }
