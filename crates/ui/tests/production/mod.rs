@@ -158,6 +158,15 @@ async fn seed() -> Prod {
         .await
         .unwrap();
     let finetune = run.info.run_id;
+    // Its sample generations at two evaluations, one holding markup.
+    let root = run.info.artifact_uri.strip_prefix("mlflow-artifacts:/").unwrap().trim_matches('/');
+    let samples = dir.path().join("artifacts").join(root).join("samples");
+    std::fs::create_dir_all(&samples).unwrap();
+    for (step, generation) in [(5, "the dog"), (10, "<script>x</script> the cat sat")] {
+        let body = serde_json::json!({"step": step, "samples": [
+            {"prompt": "user: hi", "reference": "the cat sat", "generation": generation}]});
+        std::fs::write(samples.join(format!("step-{step:06}.json")), body.to_string()).unwrap();
+    }
     let m =
         |key: &str, value: f64, step: i64| Metric { key: key.into(), value, timestamp: T0, step };
     let mut metrics: Vec<Metric> = (1..=20)
@@ -353,4 +362,24 @@ async fn a_finetuning_run_overlays_its_losses() {
             "aria-label=\"Loss: train_loss, eval_loss over step",
         ],
     );
+    // The last evaluation's samples, escaped, with a link to the other step.
+    has(
+        &page,
+        &[
+            "Sample generations",
+            "after step 10",
+            "<pre>&lt;script&gt;x&lt;/script&gt; the cat sat</pre>",
+            "<pre>the cat sat</pre>",
+            "<strong>10</strong>",
+            &format!("href=\"/runs/{}?samples=5\"", s.finetune),
+        ],
+    );
+    no_injected_script(&page);
+    let (status, page) = get(&s.app, &format!("/runs/{}?samples=5", s.finetune)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    has(&page, &["after step 5", "<pre>the dog</pre>", "<strong>5</strong>"]);
+    let (status, _) = get(&s.app, &format!("/runs/{}?samples=7", s.finetune)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = get(&s.app, &format!("/runs/{}?samples=x", s.finetune)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }
