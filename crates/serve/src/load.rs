@@ -149,7 +149,12 @@ pub async fn load(
     } else if let Some(onnx) = mlmodel.flavor("onnx") {
         let file = onnx.get("data").map_or("model.onnx", String::as_str);
         let bytes = read(artifacts, &format!("{dir}/{file}")).await.map_err(store_err)?;
-        onnx_scorer(&bytes, declared).map_err(|e| invalid(format!("{file}: {e}")))?
+        let mut external = std::collections::BTreeMap::new();
+        for name in external_files(&bytes).map_err(|e| invalid(format!("{file}: {e}")))? {
+            let bytes = read(artifacts, &format!("{dir}/{name}")).await.map_err(store_err)?;
+            external.insert(name, bytes);
+        }
+        onnx_scorer(&bytes, &external, declared).map_err(|e| invalid(format!("{file}: {e}")))?
     } else {
         return Err(invalid(format!(
             "no flavor lathe can serve (it has: {}; lathe serves lathe, lathe_tabular, lightgbm, xgboost and onnx models)",
@@ -172,9 +177,10 @@ pub async fn load(
 #[cfg(feature = "onnx")]
 fn onnx_scorer(
     bytes: &[u8],
+    external: &std::collections::BTreeMap<String, Vec<u8>>,
     declared: Option<Signature>,
 ) -> std::result::Result<(Scorer, Signature), String> {
-    let model = crate::onnx::OnnxModel::from_bytes(bytes)?;
+    let model = crate::onnx::OnnxModel::from_bytes(bytes, external)?;
     let signature = match declared {
         Some(signature) => signature,
         None => {
@@ -191,10 +197,23 @@ fn onnx_scorer(
     Ok((Scorer::Onnx(model), signature))
 }
 
+/// The files an ONNX model keeps its weights in, beside it.
+#[cfg(feature = "onnx")]
+fn external_files(bytes: &[u8]) -> std::result::Result<Vec<String>, String> {
+    crate::onnx::OnnxModel::external_files(bytes)
+}
+
+/// Without the `onnx` feature nothing is read beside the model.
+#[cfg(not(feature = "onnx"))]
+fn external_files(_bytes: &[u8]) -> std::result::Result<Vec<String>, String> {
+    Ok(Vec::new())
+}
+
 /// This build was made without the `onnx` feature.
 #[cfg(not(feature = "onnx"))]
 fn onnx_scorer(
     _bytes: &[u8],
+    _external: &std::collections::BTreeMap<String, Vec<u8>>,
     _declared: Option<Signature>,
 ) -> std::result::Result<(Scorer, Signature), String> {
     Err("this lathe was built without ONNX support (cargo feature `onnx` of lathe-serve)".into())

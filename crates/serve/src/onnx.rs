@@ -10,7 +10,11 @@
 //! so a misfit shows when `lathe serve` starts rather than per request. The
 //! graph is optimized once at load; each request runs its rows as one batch.
 
-use std::{collections::HashSet, fmt, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashSet},
+    fmt,
+    sync::Arc,
+};
 
 use tract_onnx::{
     pb::{self, tensor_shape_proto::dimension::Value as Dim, type_proto::Value as Type},
@@ -51,12 +55,31 @@ pub struct OnnxModel {
 }
 
 impl OnnxModel {
-    /// Reads, checks and optimizes a serialized ONNX model.
-    pub fn from_bytes(bytes: &[u8]) -> Result<OnnxModel, String> {
+    /// The files beside the model that hold its weights (ONNX's external
+    /// data, which `mlflow.onnx.log_model` writes for large tensors by
+    /// default), for the caller to read and pass to [`OnnxModel::from_bytes`].
+    pub fn external_files(bytes: &[u8]) -> Result<Vec<String>, String> {
+        let proto = decode(bytes)?;
+        let mut files: Vec<String> = proto
+            .graph
+            .iter()
+            .flat_map(|g| &g.initializer)
+            .filter_map(|t| external(t).map(|(location, _, _)| location.to_string()))
+            .collect();
+        files.sort();
+        files.dedup();
+        Ok(files)
+    }
+
+    /// Reads, checks and optimizes a serialized ONNX model; `external` holds
+    /// the contents of its [`OnnxModel::external_files`], by name.
+    pub fn from_bytes(
+        bytes: &[u8],
+        external: &BTreeMap<String, Vec<u8>>,
+    ) -> Result<OnnxModel, String> {
         let onnx = runtime();
-        let proto = onnx
-            .proto_model_for_read(&mut &*bytes)
-            .map_err(|e| format!("not an ONNX model: {e:#}"))?;
+        let mut proto = decode(bytes)?;
+        inline_external_data(&mut proto, external)?;
         let graph = proto.graph.as_ref().ok_or("not an ONNX model: it has no graph")?;
         if graph.node.iter().any(|n| n.op_type == "ZipMap") {
             return Err(ZIPMAP.into());
@@ -206,6 +229,46 @@ impl PartialEq for OnnxModel {
     fn eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.plan, &other.plan)
     }
+}
+
+fn decode(bytes: &[u8]) -> Result<pb::ModelProto, String> {
+    runtime().proto_model_for_read(&mut &*bytes).map_err(|e| format!("not an ONNX model: {e:#}"))
+}
+
+/// ONNX's `TensorProto.DataLocation` for data kept in another file.
+const EXTERNAL: i32 = 1;
+
+/// `(location, offset, length)` of a tensor kept in another file.
+fn external(t: &pb::TensorProto) -> Option<(&str, usize, Option<usize>)> {
+    if t.data_location != Some(EXTERNAL) {
+        return None;
+    }
+    let get = |key: &str| t.external_data.iter().find(|e| e.key == key).map(|e| e.value.as_str());
+    let number = |key: &str| get(key).and_then(|v| v.parse::<usize>().ok());
+    Some((get("location")?, number("offset").unwrap_or(0), number("length")))
+}
+
+/// Moves each external tensor's bytes into the model, as if it had been
+/// saved in one file.
+fn inline_external_data(
+    proto: &mut pb::ModelProto,
+    files: &BTreeMap<String, Vec<u8>>,
+) -> Result<(), String> {
+    let Some(graph) = proto.graph.as_mut() else { return Ok(()) };
+    for tensor in &mut graph.initializer {
+        let Some((location, offset, length)) = external(tensor) else { continue };
+        let file = files.get(location).ok_or_else(|| {
+            format!("its tensor '{}' is in '{location}', which is not beside it", tensor.name)
+        })?;
+        let end = length.map_or(Some(file.len()), |n| offset.checked_add(n));
+        let data = end.and_then(|end| file.get(offset..end)).ok_or_else(|| {
+            format!("its tensor '{}' lies past the end of '{location}'", tensor.name)
+        })?;
+        tensor.raw_data = data.to_vec();
+        tensor.data_location = None;
+        tensor.external_data.clear();
+    }
+    Ok(())
 }
 
 /// tract's ONNX reader, plus the one ai.onnx.ml operator skl2onnx emits for
@@ -391,7 +454,7 @@ mod tests {
     const REFERENCE: &str = include_str!("../test_data/onnx/reference.json");
 
     fn error(bytes: &[u8]) -> String {
-        match OnnxModel::from_bytes(bytes) {
+        match OnnxModel::from_bytes(bytes, &BTreeMap::new()) {
             Ok(model) => panic!("loaded {model:?}"),
             Err(e) => e,
         }
@@ -399,7 +462,8 @@ mod tests {
 
     #[test]
     fn a_scikit_learn_pipeline_scores_a_batch_as_scikit_learn_does() {
-        let model = OnnxModel::from_bytes(CLASSIFIER).unwrap_or_else(|e| panic!("{e}"));
+        let model =
+            OnnxModel::from_bytes(CLASSIFIER, &BTreeMap::new()).unwrap_or_else(|e| panic!("{e}"));
         let reference: serde_json::Value = serde_json::from_str(REFERENCE).unwrap();
         assert_eq!(model.features(), 4);
         assert_eq!(serde_json::json!(model.classes()), reference["classes"]);
@@ -421,6 +485,33 @@ mod tests {
         assert_eq!(model.score_rows(&[]).unwrap_or_default(), Vec::new());
         let short = model.score_rows(&[vec![1.0, 2.0]]).unwrap_err();
         assert!(short.contains("2 values, the model takes 4"), "{short}");
+    }
+
+    #[test]
+    fn a_regressor_with_its_weights_beside_it_predicts_in_float64() {
+        let model = include_bytes!("../test_data/onnx/regressor.onnx");
+        let weights = include_bytes!("../test_data/onnx/regressor.weights");
+        let reference: serde_json::Value =
+            serde_json::from_str(include_str!("../test_data/onnx/regressor.json")).unwrap();
+        let files = OnnxModel::external_files(model).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(files, ["regressor.weights"]);
+
+        let missing = OnnxModel::from_bytes(model, &BTreeMap::new()).unwrap_err();
+        assert!(missing.contains("in 'regressor.weights', which is not beside it"), "{missing}");
+        let short = BTreeMap::from([(files[0].clone(), weights[..20].to_vec())]);
+        let short = OnnxModel::from_bytes(model, &short).unwrap_err();
+        assert!(short.contains("past the end of 'regressor.weights'"), "{short}");
+
+        let beside = BTreeMap::from([(files[0].clone(), weights.to_vec())]);
+        let model = OnnxModel::from_bytes(model, &beside).unwrap_or_else(|e| panic!("{e}"));
+        assert!(model.classes().is_empty());
+        let rows: Vec<Vec<f64>> = serde_json::from_value(reference["rows"].clone()).unwrap();
+        let want: Vec<f64> = serde_json::from_value(reference["predictions"].clone()).unwrap();
+        let got = model.score_rows(&rows).unwrap_or_else(|e| panic!("{e}"));
+        for (r, (got, want)) in got.iter().zip(&want).enumerate() {
+            let Output::Value(got) = got else { panic!("row {r}: {got:?}") };
+            assert!((got - want).abs() <= 1e-9, "row {r}: {got} vs scikit-learn's {want}");
+        }
     }
 
     #[test]

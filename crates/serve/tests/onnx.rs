@@ -48,6 +48,17 @@ impl Registry {
     /// Logs `MLmodel` (as `mlflow.onnx.log_model` writes it, with a signature
     /// of `columns`) and `model.onnx` to a new run; registers them under `name`.
     async fn register(&self, name: &str, columns: &[&str], onnx: &[u8]) -> String {
+        self.register_with(name, columns, onnx, &[]).await
+    }
+
+    /// As [`Registry::register`], with `beside` logged next to `model.onnx`.
+    async fn register_with(
+        &self,
+        name: &str,
+        columns: &[&str],
+        onnx: &[u8],
+        beside: &[(&str, &[u8])],
+    ) -> String {
         let run = self
             .store
             .create_run(CreateRun {
@@ -59,9 +70,10 @@ impl Registry {
             .unwrap();
         let prefix =
             run.info.artifact_uri.strip_prefix("mlflow-artifacts:/").unwrap().trim_matches('/');
-        for (file, bytes) in
-            [("MLmodel", mlmodel(columns).into_bytes()), ("model.onnx", onnx.to_vec())]
-        {
+        let mut files =
+            vec![("MLmodel", mlmodel(columns).into_bytes()), ("model.onnx", onnx.to_vec())];
+        files.extend(beside.iter().map(|(file, bytes)| (*file, bytes.to_vec())));
+        for (file, bytes) in files {
             let body: lathe_store::artifacts::ByteStream = Box::pin(std::io::Cursor::new(bytes));
             self.artifacts.put(&format!("{prefix}/model/{file}"), body).await.unwrap();
         }
@@ -192,6 +204,19 @@ async fn an_onnx_model_lathe_cannot_serve_is_refused_at_load_naming_it() {
     let uri = registry.register("zipped", &COLUMNS, zipmap).await;
     let err = registry.load_error(&uri).await;
     assert!(err.contains("\"zipmap\": False"), "{err}");
+
+    // Weights kept beside the model (ONNX's external data) are read from the
+    // model's directory; without them the load names the missing file.
+    let regressor = include_bytes!("../test_data/onnx/regressor.onnx");
+    let weights = include_bytes!("../test_data/onnx/regressor.weights");
+    let uri = registry.register("external", &["x", "y", "z"], regressor).await;
+    let err = registry.load_error(&uri).await;
+    assert!(err.contains("cannot load models:/external/1"), "{err}");
+    assert!(err.contains("regressor.weights"), "{err}");
+    let beside = [("regressor.weights", &weights[..])];
+    let uri = registry.register_with("external", &["x", "y", "z"], regressor, &beside).await;
+    let loaded = load(&uri, &registry.store, &registry.artifacts).await.unwrap();
+    assert!(loaded.scorer.classes().is_empty());
 
     // The signature feeds the input tensor column by column: its width must match.
     let uri = registry.register("narrow", &COLUMNS[..3], CLASSIFIER).await;

@@ -7,16 +7,20 @@ scikit-learn 1.9.1, skl2onnx 1.20.0, onnx 1.23.2):
   scikit-learn's predict_proba for them.
 - zipmap.onnx: the same classifier exported with skl2onnx's defaults (ZipMap).
 - two_inputs.onnx: a graph with two inputs, which lathe refuses.
+- regressor.onnx: Ridge on 3 features, float64 input (MatMul + Add), its
+  weights saved as external data in regressor.weights (as
+  mlflow.onnx.log_model does for large tensors); regressor.json holds rows
+  and scikit-learn's predictions.
 """
 import json
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 from skl2onnx import to_onnx
-from skl2onnx.common.data_types import FloatTensorType
+from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
 from sklearn.datasets import make_classification
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -56,3 +60,22 @@ two = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 onnx.checker.check_model(two)
 with open("two_inputs.onnx", "wb") as f:
     f.write(two.SerializeToString())
+
+Xr = np.linspace(-3.0, 3.0, 60).reshape(20, 3) ** [1, 2, 3]
+yr = Xr @ [2.0, -1.5, 0.25] + 40.0
+ridge = Ridge(alpha=0.1).fit(Xr, yr)
+exported = to_onnx(ridge, initial_types=[("input", DoubleTensorType([None, 3]))])
+# Only tensors held as raw bytes are moved out: re-encode skl2onnx's.
+weights = [numpy_helper.from_array(numpy_helper.to_array(t), t.name) for t in exported.graph.initializer]
+del exported.graph.initializer[:]
+exported.graph.initializer.extend(weights)
+onnx.save_model(
+    exported,
+    "regressor.onnx",
+    save_as_external_data=True,
+    all_tensors_to_one_file=True,
+    location="regressor.weights",
+    size_threshold=0,
+)
+with open("regressor.json", "w") as f:
+    json.dump({"rows": Xr[:8].tolist(), "predictions": ridge.predict(Xr[:8]).tolist()}, f)
