@@ -154,7 +154,12 @@ pub async fn load(
             let bytes = read(artifacts, &format!("{dir}/{name}")).await.map_err(store_err)?;
             external.insert(name, bytes);
         }
-        onnx_scorer(&bytes, &external, declared).map_err(|e| invalid(format!("{file}: {e}")))?
+        // Optimizing a graph is CPU work: off the async workers, as a hot swap loads
+        // while they answer requests.
+        tokio::task::spawn_blocking(move || onnx_scorer(&bytes, &external, declared))
+            .await
+            .map_err(|e| invalid(format!("{file}: loading stopped: {e}")))?
+            .map_err(|e| invalid(format!("{file}: {e}")))?
     } else {
         return Err(invalid(format!(
             "no flavor lathe can serve (it has: {}; lathe serves lathe, lathe_tabular, lightgbm, xgboost and onnx models)",
