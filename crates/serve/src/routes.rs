@@ -230,14 +230,10 @@ fn score(model: &LoadedModel, frame: &Frame) -> Result<Scored, ApiError> {
         ),
         problems,
     })?;
-    let outputs = rows
-        .iter()
-        .map(|row| model.scorer.score(row))
-        .collect::<Result<Vec<Output>, _>>()
-        .map_err(|e| {
-            tracing::error!("model {} version {} failed: {e}", model.name, model.version);
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "the model failed")
-        })?;
+    let outputs = model.scorer.score_rows(&rows).map_err(|e| {
+        tracing::error!("model {} version {} failed: {e}", model.name, model.version);
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "the model failed")
+    })?;
     Ok((Inputs::Rows(rows), outputs))
 }
 

@@ -10,6 +10,8 @@ mod llm_finetune;
 mod llm_openai;
 mod monitoring;
 mod monitoring_tasks;
+#[cfg(feature = "onnx")]
+mod onnx;
 mod pipeline_run;
 mod quickstart;
 mod quickstart_loop;
