@@ -113,6 +113,9 @@ pub enum Error {
         /// The base it was applied to.
         base: String,
     },
+    /// Batched decoding failed (the message of the underlying error).
+    #[error("batched decoding failed: {0}")]
+    Batch(String),
     /// The tracking run refused a parameter, metric or artifact.
     #[error("cannot record to the tracking run: {0}")]
     Recorder(String),

@@ -2,11 +2,12 @@
 //! sampling, stop sequences, a token budget and a streaming callback.
 //! A second engine (llama.cpp for GGUF, say) implements the same trait.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::chat::{ChatMessage, ChatTemplate};
 use crate::error::{Error, Result};
-use crate::model::Llama;
+use crate::model::{KvCache, Llama};
 use crate::sampling::{Sampler, SamplingParams};
 use crate::stop::StopMatcher;
 use crate::tokenizer::TextTokenizer;
@@ -121,14 +122,22 @@ pub trait Engine: Send + Sync {
 /// [`Engine`] over the candle forward pass of [`Llama`].
 pub struct CandleEngine {
     model: Llama,
-    tokenizer: TextTokenizer,
-    template: Option<ChatTemplate>,
+    // Shared so that engines over one base with different adapters folded in
+    // hold one tokenizer and one template.
+    tokenizer: Arc<TextTokenizer>,
+    template: Option<Arc<ChatTemplate>>,
 }
 
 impl CandleEngine {
     /// An engine over loaded parts.
     pub fn new(model: Llama, tokenizer: TextTokenizer, template: Option<ChatTemplate>) -> Self {
-        CandleEngine { model, tokenizer, template }
+        CandleEngine { model, tokenizer: Arc::new(tokenizer), template: template.map(Arc::new) }
+    }
+
+    /// An engine over `model` (this one's base with an adapter folded in, say)
+    /// that shares this engine's tokenizer and chat template.
+    pub fn with_model(&self, model: Llama) -> CandleEngine {
+        CandleEngine { model, tokenizer: self.tokenizer.clone(), template: self.template.clone() }
     }
 
     /// The underlying model.
@@ -143,7 +152,7 @@ impl Engine for CandleEngine {
     }
 
     fn chat_template(&self) -> Option<&ChatTemplate> {
-        self.template.as_ref()
+        self.template.as_deref()
     }
 
     fn context_length(&self) -> usize {
@@ -156,10 +165,48 @@ impl Engine for CandleEngine {
         params: &GenerationParams,
         on_text: &mut dyn FnMut(&str) -> bool,
     ) -> Result<Generation> {
+        let mut seq = Sequence::start(self, prompt, params)?;
+        if seq.running(self) {
+            let logits = self.model.forward_last(prompt, &mut seq.cache)?;
+            seq.prompt_time = seq.started.elapsed();
+            seq.accept(self, logits.to_vec1()?, on_text)?;
+        }
+        while seq.running(self) {
+            let logits = self.model.forward_last(&[seq.last()], &mut seq.cache)?;
+            seq.accept(self, logits.to_vec1()?, on_text)?;
+        }
+        Ok(seq.finish(on_text))
+    }
+}
+
+/// One generation in progress: its cache, sampler and stop sequences. The
+/// single-sequence loop above and the batched one (`batch.rs`) both feed it
+/// logits, so they choose the same tokens and emit the same text.
+pub(crate) struct Sequence {
+    pub(crate) cache: KvCache,
+    sampler: Sampler,
+    stops: StopMatcher,
+    sequence: Vec<u32>,
+    generated: Vec<u32>,
+    max_tokens: usize,
+    ignore_eos: bool,
+    prompt_tokens: usize,
+    finish: Option<FinishReason>,
+    pub(crate) started: Instant,
+    pub(crate) prompt_time: Duration,
+}
+
+impl Sequence {
+    /// A generation after `prompt`, checked against the engine's context.
+    pub(crate) fn start(
+        engine: &CandleEngine,
+        prompt: &[u32],
+        params: &GenerationParams,
+    ) -> Result<Sequence> {
         if prompt.is_empty() {
             return Err(Error::InvalidParameter { param: "prompt", problem: "is empty".into() });
         }
-        let context = self.context_length();
+        let context = engine.context_length();
         if prompt.len() >= context {
             return Err(Error::ContextOverflow {
                 tokens: prompt.len(),
@@ -167,53 +214,71 @@ impl Engine for CandleEngine {
                 context,
             });
         }
-        let mut sampler = Sampler::new(params.sampling.clone())?;
-        let mut stops = StopMatcher::new(&params.stop);
-        let mut cache = self.model.new_cache();
-        let mut sequence = prompt.to_vec();
-        let mut generated: Vec<u32> = Vec::new();
-        let mut finish = FinishReason::Length;
-        let start = Instant::now();
-        let mut prompt_time = Duration::ZERO;
-        let mut input: Vec<u32> = prompt.to_vec();
-        while generated.len() < params.max_tokens && sequence.len() < context {
-            let logits = self.model.forward_last(&input, &mut cache)?;
-            let mut logits: Vec<f32> = logits.to_vec1()?;
-            if generated.is_empty() {
-                prompt_time = start.elapsed();
-            }
-            let next = sampler.sample(&mut logits, &sequence);
-            generated.push(next);
-            sequence.push(next);
-            if !params.ignore_eos && self.tokenizer.is_eos(next) {
-                finish = FinishReason::Stop;
-                break;
-            }
-            let text = self.tokenizer.decode(&generated[..])?;
-            let step = stops.push(&text);
-            if !step.emit.is_empty() && !on_text(&step.emit) {
-                finish = FinishReason::Cancelled;
-                break;
-            }
-            if step.stopped {
-                finish = FinishReason::Stop;
-                break;
-            }
-            input.clear();
-            input.push(next);
+        Ok(Sequence {
+            cache: engine.model.new_cache(),
+            sampler: Sampler::new(params.sampling.clone())?,
+            stops: StopMatcher::new(&params.stop),
+            sequence: prompt.to_vec(),
+            generated: Vec::new(),
+            max_tokens: params.max_tokens,
+            ignore_eos: params.ignore_eos,
+            prompt_tokens: prompt.len(),
+            finish: None,
+            started: Instant::now(),
+            prompt_time: Duration::ZERO,
+        })
+    }
+
+    /// Whether it wants another token.
+    pub(crate) fn running(&self, engine: &CandleEngine) -> bool {
+        self.finish.is_none()
+            && self.generated.len() < self.max_tokens
+            && self.sequence.len() < engine.context_length()
+    }
+
+    /// The token to feed next.
+    pub(crate) fn last(&self) -> u32 {
+        self.sequence.last().copied().unwrap_or_default()
+    }
+
+    /// Chooses the next token from `logits` and emits the text it makes final.
+    pub(crate) fn accept(
+        &mut self,
+        engine: &CandleEngine,
+        mut logits: Vec<f32>,
+        on_text: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<()> {
+        let next = self.sampler.sample(&mut logits, &self.sequence);
+        self.generated.push(next);
+        self.sequence.push(next);
+        if !self.ignore_eos && engine.tokenizer.is_eos(next) {
+            self.finish = Some(FinishReason::Stop);
+            return Ok(());
         }
-        let rest = stops.finish();
+        let text = engine.tokenizer.decode(&self.generated[..])?;
+        let step = self.stops.push(&text);
+        if !step.emit.is_empty() && !on_text(&step.emit) {
+            self.finish = Some(FinishReason::Cancelled);
+        } else if step.stopped {
+            self.finish = Some(FinishReason::Stop);
+        }
+        Ok(())
+    }
+
+    /// Ends it: emits held-back text (unless cancelled) and returns the result.
+    pub(crate) fn finish(mut self, on_text: &mut dyn FnMut(&str) -> bool) -> Generation {
+        let finish = self.finish.unwrap_or(FinishReason::Length);
+        let rest = self.stops.finish();
         if !rest.is_empty() && finish != FinishReason::Cancelled {
             on_text(&rest);
         }
-        let decode_time = start.elapsed().saturating_sub(prompt_time);
-        Ok(Generation {
-            text: stops.text().to_owned(),
-            token_ids: generated,
-            prompt_tokens: prompt.len(),
+        Generation {
+            text: self.stops.text().to_owned(),
+            token_ids: self.generated,
+            prompt_tokens: self.prompt_tokens,
             finish_reason: finish,
-            prompt_time,
-            decode_time,
-        })
+            prompt_time: self.prompt_time,
+            decode_time: self.started.elapsed().saturating_sub(self.prompt_time),
+        }
     }
 }

@@ -6,8 +6,10 @@
 //! ```text
 //! load(spec) ─► resolve (path | Hub id) ─► hf::load | gguf::load ─► Llama + TextTokenizer + ChatTemplate
 //!                                                                      └─► CandleEngine: Engine::generate
+//!                                     concurrent requests ─► BatchingEngine: one decoding batch
 //! ```
 
+pub mod batch;
 pub mod chat;
 pub mod config;
 pub mod embed;
@@ -21,6 +23,7 @@ mod stop;
 pub mod tokenizer;
 pub mod train;
 
+pub use batch::{BatchStats, BatchingEngine};
 pub use chat::{ChatMessage, ChatTemplate};
 pub use config::LlamaConfig;
 pub use embed::Encoder;

@@ -127,6 +127,11 @@ impl Llama {
         &self.config
     }
 
+    /// Where the weights live.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
     /// An empty cache for one sequence.
     pub fn new_cache(&self) -> KvCache {
         KvCache { layers: vec![None; self.blocks.len()], len: 0 }
@@ -145,6 +150,76 @@ impl Llama {
     pub fn forward_all(&self, ids: &[u32], cache: &mut KvCache) -> Result<Tensor> {
         let hidden = self.forward_hidden(ids, cache)?;
         Ok(hidden.matmul(&self.lm_head.t()?)?)
+    }
+
+    /// One decoding step of several sequences at once: `ids[i]` follows the
+    /// positions in `caches[i]` (which may differ in length). Returns the
+    /// next-token logits, `[ids.len(), vocab]`, equal to what
+    /// [`Llama::forward_last`] gives each sequence alone.
+    ///
+    /// The projections and the MLP, which read every weight, run as one
+    /// matrix product over the batch, so the weights are read once per step
+    /// instead of once per sequence; attention, which reads each sequence's
+    /// own cache, runs per sequence.
+    pub fn forward_decode_batch(&self, ids: &[u32], caches: &mut [&mut KvCache]) -> Result<Tensor> {
+        let c = &self.config;
+        let b = ids.len();
+        if b == 0 || caches.len() != b {
+            return Err(Error::InvalidParameter {
+                param: "batch",
+                problem: format!("{b} tokens for {} caches", caches.len()),
+            });
+        }
+        if let Some(full) = caches.iter().find(|k| k.len + 1 > c.max_position_embeddings) {
+            return Err(Error::ContextOverflow {
+                tokens: full.len + 1,
+                max_tokens: 0,
+                context: c.max_position_embeddings,
+            });
+        }
+        let eps = c.rms_norm_eps as f32;
+        let (nh, nkv, hd) = (c.num_attention_heads, c.num_key_value_heads, c.head_dim());
+        let scale = 1.0 / (hd as f64).sqrt();
+        let rep = nh / nkv;
+        let rope_at: Vec<(Tensor, Tensor)> = caches
+            .iter()
+            .map(|k| Ok((self.cos.narrow(0, k.len, 1)?, self.sin.narrow(0, k.len, 1)?)))
+            .collect::<Result<_>>()?;
+        let mut x = self.embed.index_select(&Tensor::new(ids, &self.device)?, 0)?;
+        for (l, blk) in self.blocks.iter().enumerate() {
+            let h = rms_norm(&x, &blk.input_norm, eps)?;
+            let (q, k, v) =
+                (h.matmul(&blk.q.t()?)?, h.matmul(&blk.k.t()?)?, h.matmul(&blk.v.t()?)?);
+            let mut ys = Vec::with_capacity(b);
+            for (i, cache) in caches.iter_mut().enumerate() {
+                let heads = |t: &Tensor, n: usize| -> Result<Tensor> {
+                    Ok(t.narrow(0, i, 1)?.reshape((1, 1, n, hd))?.transpose(1, 2)?.contiguous()?)
+                };
+                let (cos, sin) = &rope_at[i];
+                let qi = rope(&heads(&q, nh)?, cos, sin)?;
+                let ki = rope(&heads(&k, nkv)?, cos, sin)?;
+                let vi = heads(&v, nkv)?;
+                let slot = &mut cache.layers[l];
+                let (ki, vi) = match slot.take() {
+                    Some((pk, pv)) => (Tensor::cat(&[&pk, &ki], 2)?, Tensor::cat(&[&pv, &vi], 2)?),
+                    None => (ki, vi),
+                };
+                *slot = Some((ki.clone(), vi.clone()));
+                let qi = qi.reshape((1, nkv, rep, hd))?;
+                let att = (qi.matmul(&ki.t()?)? * scale)?;
+                let y = softmax_last_dim(&att)?.matmul(&vi)?.reshape((1, nh * hd))?;
+                ys.push(y);
+            }
+            let y = Tensor::cat(&ys, 0)?;
+            x = (x + y.matmul(&blk.o.t()?)?)?;
+            let h = rms_norm(&x, &blk.post_norm, eps)?;
+            let m = (silu(&h.matmul(&blk.gate.t()?)?)? * h.matmul(&blk.up.t()?)?)?;
+            x = (x + m.matmul(&blk.down.t()?)?)?;
+        }
+        for cache in caches.iter_mut() {
+            cache.len += 1;
+        }
+        Ok(rms_norm(&x, &self.norm, eps)?.matmul(&self.lm_head.t()?)?)
     }
 
     fn forward_hidden(&self, ids: &[u32], cache: &mut KvCache) -> Result<Tensor> {

@@ -76,17 +76,55 @@ impl Inputs {
     }
 }
 
-/// Scores every row of `batch` in one pass, in order. This is the one
-/// place a scorer with a real batch kernel (a matrix in, a matrix out)
-/// would plug in; the tree and linear scorers work row by row.
+/// Scores every row of `batch`, in order: numeric rows in one call of
+/// [`Scorer::score_rows`] over all the requests' rows (an ONNX graph runs
+/// them as one batch; the tree and linear scorers go row by row), records
+/// one by one.
 pub(crate) fn score_batch(scorer: &Scorer, batch: &[&Inputs]) -> Vec<Vec<RowResult>> {
+    let rows: Vec<&Vec<Vec<f64>>> = batch
+        .iter()
+        .filter_map(|inputs| match inputs {
+            Inputs::Rows(rows) => Some(rows),
+            Inputs::Records(_) => None,
+        })
+        .collect();
+    if rows.len() == batch.len() {
+        return score_rows(scorer, &rows);
+    }
     batch
         .iter()
         .map(|inputs| match inputs {
-            Inputs::Rows(rows) => rows.iter().map(|row| scorer.score(row)).collect(),
+            Inputs::Rows(rows) => one_call(scorer, rows),
             Inputs::Records(records) => records.iter().map(|r| scorer.score_record(r)).collect(),
         })
         .collect()
+}
+
+/// One call over every request's rows. If it fails, each request is scored
+/// by itself, so that a failure is only the failing request's.
+fn score_rows(scorer: &Scorer, requests: &[&Vec<Vec<f64>>]) -> Vec<Vec<RowResult>> {
+    if let [one] = requests {
+        return vec![one_call(scorer, one)];
+    }
+    let all: Vec<Vec<f64>> = requests.iter().flat_map(|rows| rows.iter().cloned()).collect();
+    match scorer.score_rows(&all) {
+        Ok(outputs) if outputs.len() == all.len() => {
+            let mut outputs = outputs.into_iter();
+            requests
+                .iter()
+                .map(|rows| outputs.by_ref().take(rows.len()).map(Ok).collect())
+                .collect()
+        }
+        _ => requests.iter().map(|rows| one_call(scorer, rows)).collect(),
+    }
+}
+
+/// One request's rows in one call; a failed call fails each of its rows.
+fn one_call(scorer: &Scorer, rows: &[Vec<f64>]) -> Vec<RowResult> {
+    match scorer.score_rows(rows) {
+        Ok(outputs) => outputs.into_iter().map(Ok).collect(),
+        Err(e) => vec![Err(e); rows.len()],
+    }
 }
 
 /// What a queued request is told.

@@ -3,8 +3,8 @@
 //! [`load`] resolves `models:/NAME@ALIAS` or `models:/NAME/VERSION` through
 //! the registry ([`lathe_store::Store`]) to the model's files in the
 //! [`lathe_store::ArtifactStore`], and reads the model (a [`Scorer`]:
-//! lathe's own, or an XGBoost booster logged with MLflow) and its MLflow
-//! signature. [`router`] answers MLflow's scoring protocol on
+//! lathe's own, or a LightGBM/XGBoost booster or an ONNX graph logged
+//! with MLflow) and its MLflow signature. [`router`] answers MLflow's scoring protocol on
 //! `POST /invocations`, lathe's own `POST /v1/models/{name}/predict`, and
 //! `/health`, `/ready`, `/metrics` (Prometheus). Every request is checked
 //! against the model's input schema before anything runs, and every
@@ -28,6 +28,8 @@ mod limits;
 mod load;
 mod metrics;
 mod mlmodel;
+#[cfg(feature = "onnx")]
+mod onnx;
 mod predlog;
 mod protocol;
 mod routes;
@@ -43,6 +45,8 @@ pub use batch::BatchOptions;
 pub use error::{Error, Result};
 pub use limits::{Limits, Options};
 pub use load::{load, LoadedModel};
+#[cfg(feature = "onnx")]
+pub use onnx::OnnxModel;
 pub use predlog::{LogOptions, PredictionLog, PredictionLogWriter};
 pub use routes::{router, MODEL_VERSION_HEADER, PREDICTION_ID_HEADER};
 pub use scorer::{Output, Scorer};

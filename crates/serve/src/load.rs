@@ -4,7 +4,8 @@
 //! `MLmodel` (flavors and signature) and the flavor's data: `model.json`
 //! for lathe's binary models, the fitted pipeline of `lathe train`
 //! (`lathe_tabular`: preprocessing, metadata, trees or weights), LightGBM's text (`model.lgb`) for the
-//! `lightgbm` flavor, XGBoost's JSON for the `xgboost` flavor.
+//! `lightgbm` flavor, XGBoost's JSON for the `xgboost` flavor, an ONNX
+//! graph (`model.onnx`) for the `onnx` flavor.
 
 use std::sync::Arc;
 
@@ -145,9 +146,23 @@ pub async fn load(
         };
         let order = feature_order(&signature, model.feature_names()).map_err(invalid)?;
         (Scorer::Xgboost { model, order }, signature)
+    } else if let Some(onnx) = mlmodel.flavor("onnx") {
+        let file = onnx.get("data").map_or("model.onnx", String::as_str);
+        let bytes = read(artifacts, &format!("{dir}/{file}")).await.map_err(store_err)?;
+        let mut external = std::collections::BTreeMap::new();
+        for name in external_files(&bytes).map_err(|e| invalid(format!("{file}: {e}")))? {
+            let bytes = read(artifacts, &format!("{dir}/{name}")).await.map_err(store_err)?;
+            external.insert(name, bytes);
+        }
+        // Optimizing a graph is CPU work: off the async workers, as a hot swap loads
+        // while they answer requests.
+        tokio::task::spawn_blocking(move || onnx_scorer(&bytes, &external, declared))
+            .await
+            .map_err(|e| invalid(format!("{file}: loading stopped: {e}")))?
+            .map_err(|e| invalid(format!("{file}: {e}")))?
     } else {
         return Err(invalid(format!(
-            "no flavor lathe can serve (it has: {}; lathe serves lathe, lathe_tabular, lightgbm and xgboost models)",
+            "no flavor lathe can serve (it has: {}; lathe serves lathe, lathe_tabular, lightgbm, xgboost and onnx models)",
             mlmodel.flavor_names()
         )));
     };
@@ -159,6 +174,54 @@ pub async fn load(
         scorer,
         signature,
     })
+}
+
+/// An ONNX graph and the signature that feeds it: the declared columns, in
+/// order, are the input tensor's columns, so their count must match; a model
+/// logged without a signature takes `f0`, `f1`, … by position.
+#[cfg(feature = "onnx")]
+fn onnx_scorer(
+    bytes: &[u8],
+    external: &std::collections::BTreeMap<String, Vec<u8>>,
+    declared: Option<Signature>,
+) -> std::result::Result<(Scorer, Signature), String> {
+    let model = crate::onnx::OnnxModel::from_bytes(bytes, external)?;
+    let signature = match declared {
+        Some(signature) => signature,
+        None => {
+            Signature::doubles(&(0..model.features()).map(|i| format!("f{i}")).collect::<Vec<_>>())
+        }
+    };
+    if signature.columns.len() != model.features() {
+        return Err(format!(
+            "its MLmodel signature has {} columns but the graph's input takes {} features",
+            signature.columns.len(),
+            model.features()
+        ));
+    }
+    Ok((Scorer::Onnx(model), signature))
+}
+
+/// The files an ONNX model keeps its weights in, beside it.
+#[cfg(feature = "onnx")]
+fn external_files(bytes: &[u8]) -> std::result::Result<Vec<String>, String> {
+    crate::onnx::OnnxModel::external_files(bytes)
+}
+
+/// Without the `onnx` feature nothing is read beside the model.
+#[cfg(not(feature = "onnx"))]
+fn external_files(_bytes: &[u8]) -> std::result::Result<Vec<String>, String> {
+    Ok(Vec::new())
+}
+
+/// This build was made without the `onnx` feature.
+#[cfg(not(feature = "onnx"))]
+fn onnx_scorer(
+    _bytes: &[u8],
+    _external: &std::collections::BTreeMap<String, Vec<u8>>,
+    _declared: Option<Signature>,
+) -> std::result::Result<(Scorer, Signature), String> {
+    Err("this lathe was built without ONNX support (cargo feature `onnx` of lathe-serve)".into())
 }
 
 /// For each of the model's features, the signature column that feeds it:

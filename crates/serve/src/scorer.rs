@@ -1,6 +1,6 @@
 //! What a served model computes for one checked row: lathe's own models,
-//! and boosters trained elsewhere and logged with MLflow (LightGBM's text
-//! format, XGBoost's JSON format), all evaluated in Rust.
+//! and models trained elsewhere and logged with MLflow (LightGBM's text
+//! format, XGBoost's JSON format, ONNX graphs), all evaluated in Rust.
 
 use lathe_train::{
     xgboost::Objective, xgboost::XgbModel, FittedPipeline, Link, Model, Prediction, TreeEnsemble,
@@ -40,6 +40,10 @@ pub enum Scorer {
         /// Signature column per model feature.
         order: Vec<usize>,
     },
+    /// An ONNX graph taking the signature's columns, in order, as one
+    /// float tensor `[rows, features]`.
+    #[cfg(feature = "onnx")]
+    Onnx(crate::onnx::OnnxModel),
 }
 
 impl Scorer {
@@ -50,6 +54,8 @@ impl Scorer {
             Scorer::Tabular(_) => "lathe_tabular",
             Scorer::LightGbm { .. } => "lightgbm",
             Scorer::Xgboost { .. } => "xgboost",
+            #[cfg(feature = "onnx")]
+            Scorer::Onnx(_) => "onnx",
         }
     }
 
@@ -70,6 +76,8 @@ impl Scorer {
                 Objective::Softmax => (0..model.outputs()).map(|c| c.to_string()).collect(),
                 Objective::LogitRaw | Objective::Identity | Objective::Exp => Vec::new(),
             },
+            #[cfg(feature = "onnx")]
+            Scorer::Onnx(model) => model.classes().to_vec(),
         }
     }
 
@@ -96,9 +104,24 @@ impl Scorer {
         matches!(self, Scorer::Tabular(_))
     }
 
+    /// Scores numeric rows: an ONNX graph runs them as one batch, the
+    /// others row by row.
+    pub fn score_rows(&self, rows: &[Vec<f64>]) -> Result<Vec<Output>, String> {
+        match self {
+            #[cfg(feature = "onnx")]
+            Scorer::Onnx(model) => model.score_rows(rows),
+            _ => rows.iter().map(|row| self.score(row)).collect(),
+        }
+    }
+
     /// Scores one numeric row.
     pub fn score(&self, row: &[f64]) -> Result<Output, String> {
         match self {
+            #[cfg(feature = "onnx")]
+            Scorer::Onnx(model) => model
+                .score_rows(std::slice::from_ref(&row.to_vec()))?
+                .pop()
+                .ok_or_else(|| "the graph gave no output".into()),
             Scorer::Tabular(_) => Err("this model scores records, not numeric rows".into()),
             Scorer::Lathe(model) => {
                 model.predict_proba_row(row).map(Output::Probability).map_err(|e| e.to_string())

@@ -379,3 +379,97 @@ async fn embeddings_refuse_unknown_models_and_missing_input() {
     let (s, v) = a.post("/v1/embeddings", json!({"model": "tiny", "input": "x"})).await;
     assert_openai_error(s, &v, 400, Some("model"));
 }
+
+/// The value of the sample `line_start` (metric name and labels) in Prometheus text.
+fn sample(text: &str, line_start: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(line_start).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("{line_start} missing from\n{text}"))
+}
+
+#[tokio::test]
+async fn metrics_count_tokens_and_time_per_model_and_pass_promtool() {
+    let app = app();
+    let (s, _, text) = app.raw("GET", "/metrics", "").await;
+    assert_eq!(s, 200);
+    assert_eq!(sample(&text, "lathe_llm_requests_total{model=\"tiny\"}"), 0.0);
+    let (s, plain) = app.post("/v1/chat/completions", chat(json!({"max_tokens": 5}))).await;
+    assert_eq!(s, 200, "{plain}");
+    let (s, _, streamed) = app
+        .raw(
+            "POST",
+            "/v1/chat/completions",
+            &chat(json!({"max_tokens": 4, "stream": true, "n": 2})).to_string(),
+        )
+        .await;
+    assert_eq!(s, 200, "{streamed}");
+    let (s, ctype, text) = app.raw("GET", "/metrics", "").await;
+    assert_eq!(s, 200);
+    assert!(ctype.starts_with("text/plain"), "{ctype}");
+    let m = |name: &str| sample(&text, &format!("{name}{{model=\"tiny\"}}"));
+    assert_eq!(m("lathe_llm_requests_total"), 2.0);
+    assert_eq!(m("lathe_llm_request_errors_total"), 0.0);
+    let generated = plain["usage"]["completion_tokens"].as_u64().unwrap() as f64;
+    // The streamed request's two choices generated at most 4 tokens each.
+    let total = m("lathe_llm_generated_tokens_total");
+    assert!(total > generated && total <= generated + 8.0, "{total} vs {generated}\n{text}");
+    let prompt = plain["usage"]["prompt_tokens"].as_u64().unwrap() as f64;
+    // The streamed request has the same prompt, counted once per request.
+    assert_eq!(m("lathe_llm_prompt_tokens_total"), 2.0 * prompt);
+    assert_eq!(m("lathe_llm_time_to_first_token_seconds_count"), 2.0);
+    assert_eq!(m("lathe_llm_request_duration_seconds_count"), 2.0);
+    assert_eq!(sample(&text, "lathe_llm_queue_depth"), 0.0);
+    assert_eq!(sample(&text, "lathe_llm_running_generations"), 0.0);
+
+    let promtool = std::env::var("LATHE_TEST_PROMTOOL").unwrap_or_else(|_| "promtool".into());
+    if std::process::Command::new(&promtool).arg("--version").output().is_err() {
+        eprintln!("not linting with promtool: none found (apt-get install prometheus)");
+        return;
+    }
+    use std::io::Write;
+    let mut child = std::process::Command::new(&promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && said.trim().is_empty(), "promtool: {said}\n{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_batched_together_get_their_own_answers() {
+    let plain = app();
+    let dir = tempfile::tempdir().unwrap();
+    lathe_llm::tiny::write_hf_folder(dir.path(), 9, 1).unwrap();
+    let engine =
+        lathe_llm::BatchingEngine::new(lathe_llm::load_path(dir.path()).unwrap().engine, 4)
+            .unwrap();
+    let engine = Arc::new(engine);
+    let served = ServedLlm { name: "tiny".into(), engine: engine.clone() };
+    let limits = LlmLimits { max_tokens: 64, max_n: 3, max_concurrency: 4, ..LlmLimits::default() };
+    let batched = App { app: router(vec![served], vec![], limits), _dir: dir };
+    let bodies: Vec<Value> = ["the cat", "a dog ran", "why", "12+1="]
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            json!({"model": "tiny", "max_tokens": 6 + i, "temperature": 0.8, "seed": i,
+                   "messages": [{"role": "user", "content": text}]})
+        })
+        .collect();
+    let answers = futures_util::future::join_all(
+        bodies.iter().map(|b| batched.post("/v1/chat/completions", b.clone())),
+    )
+    .await;
+    for (body, (status, got)) in bodies.iter().zip(answers) {
+        assert_eq!(status, 200, "{got}");
+        let (_, want) = plain.post("/v1/chat/completions", body.clone()).await;
+        assert_eq!(got["choices"], want["choices"], "{body}");
+        assert_eq!(got["usage"], want["usage"], "{body}");
+    }
+    assert!(engine.stats().tokens() > 0);
+}

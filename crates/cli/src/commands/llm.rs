@@ -1,10 +1,13 @@
 //! `lathe llm …`: language models on the command line. `generate` answers
 //! one prompt, `chat` holds a conversation; both stream the answer to
-//! stdout as it is generated and report tokens/s on stderr.
+//! stdout as it is generated and report tokens/s on stderr. `lathe serve
+//! --llm` (with `--adapter`s, see `llm_source.rs`) is set up here too.
 
 use std::io::{BufRead, Write};
+use std::path::Path;
 
 use anyhow::Context;
+use lathe_llm::lora::peft::BaseIdentity;
 use lathe_llm::{ChatMessage, Engine, GenerationParams, LoadedModel, SamplingParams};
 
 #[derive(Debug, clap::Subcommand)]
@@ -207,12 +210,20 @@ fn answer(
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServeArgs {
     /// Serve a language model with OpenAI's API (/v1/chat/completions,
-    /// /v1/completions, /v1/models): a model folder, a .gguf file, or a Hub id.
-    #[arg(long, value_name = "PATH|ID")]
+    /// /v1/completions, /v1/models): a model folder, a .gguf file, a Hub id,
+    /// or a registered LoRA adapter (models:/NAME@ALIAS, models:/NAME/VERSION,
+    /// runs:/RUN/adapter), served on the base model its version records.
+    #[arg(long, value_name = "PATH|ID|URI")]
     pub(crate) llm: Option<String>,
-    /// The name clients pass as `model` [default: the model's folder or file name].
+    /// The name clients pass as `model` [default: the model's folder or file
+    /// name, or the registered model's name].
     #[arg(long, requires = "llm")]
     model_name: Option<String>,
+    /// A LoRA adapter served beside --llm on the same base, chosen by the
+    /// request's `model`: NAME=PATH|URI, or just a URI or folder (named after
+    /// the registered model or the folder); repeatable.
+    #[arg(long, value_name = "[NAME=]PATH|URI", requires = "llm")]
+    adapter: Vec<String>,
     /// Also serve a sentence encoder (a sentence-transformers BERT folder, e.g.
     /// all-MiniLM-L6-v2) on /v1/embeddings.
     #[arg(long, value_name = "PATH")]
@@ -229,38 +240,33 @@ pub(crate) struct ServeArgs {
     /// Longest prompt in tokens (the model's context bounds it too).
     #[arg(long, default_value_t = 32_768)]
     llm_max_prompt_tokens: usize,
-    /// Generations running at once; more wait in a queue.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Generations running at once, decoded together as one batch (each
+    /// step reads the weights once for all); more wait in a queue.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
     llm_max_concurrency: u32,
 }
 
-/// `lathe serve --llm PATH [--embeddings PATH]`: loads the models, then answers OpenAI's API.
+/// `lathe serve --llm SPEC [--adapter …] [--embeddings PATH]`: loads the
+/// models, then answers OpenAI's API.
 pub(crate) async fn serve(
     args: ServeArgs,
     tabular: bool,
     host: &str,
     port: u16,
+    source: &super::model_source::SourceArgs,
 ) -> anyhow::Result<()> {
     if tabular {
         anyhow::bail!(
             "serving MODEL_URI models and --llm/--embeddings in one process is not supported yet; run two `lathe serve` processes"
         );
     }
-    let mut models = Vec::new();
-    if let Some(spec) = args.llm.clone() {
-        let loaded = tokio::task::spawn_blocking(move || lathe_llm::load(&spec))
-            .await
-            .context("model loading stopped")?
-            .with_context(|| {
-                format!("cannot load model {}", args.llm.as_deref().unwrap_or_default())
-            })?;
-        let name = args.model_name.clone().unwrap_or_else(|| loaded.name.clone());
-        tracing::info!("loaded {} as '{name}' ({:?})", loaded.path.display(), loaded.format);
-        models.push(lathe_serve::openai::ServedLlm {
-            name,
-            engine: std::sync::Arc::new(loaded.engine),
-        });
-    }
+    let models = match &args.llm {
+        Some(spec) => {
+            let batch = args.llm_max_concurrency as usize;
+            load_llms(spec, args.model_name.as_deref(), &args.adapter, batch, source).await?
+        }
+        None => Vec::new(),
+    };
     let mut embedders = Vec::new();
     if let Some(dir) = args.embeddings.clone() {
         let path = dir.clone();
@@ -299,4 +305,105 @@ pub(crate) async fn serve(
     tracing::info!("lathe serve (OpenAI API) listening on http://{}", listener.local_addr()?);
     lathe_server::serve_router(listener, app, super::server::shutdown_signal()).await?;
     Ok(())
+}
+
+/// The served language models: `spec` (a base, or an adapter on the base its
+/// version records) and each `--adapter` folded into that same base.
+async fn load_llms(
+    spec: &str,
+    model_name: Option<&str>,
+    adapter_specs: &[String],
+    max_batch: usize,
+    source: &super::model_source::SourceArgs,
+) -> anyhow::Result<Vec<lathe_serve::openai::ServedLlm>> {
+    use super::llm_source::{is_uri, AdapterFiles};
+    let needs_store = is_uri(spec) || adapter_specs.iter().any(|a| is_uri(adapter_spec(a).1));
+    let store = if needs_store {
+        Some((
+            crate::tracking_uri::open(&source.tracking.tracking_uri).await?,
+            super::model_source::open_artifacts(source)?,
+        ))
+    } else {
+        None
+    };
+    let fetch = |spec: String| {
+        let store = &store;
+        async move {
+            match store {
+                Some((db, arts)) if is_uri(&spec) => {
+                    AdapterFiles::from_uri(&spec, db.as_ref(), arts).await
+                }
+                _ => AdapterFiles::from_dir(Path::new(&spec)),
+            }
+        }
+    };
+    // An adapter given as --llm brings its base; otherwise --llm is the base.
+    let (base_spec, main) = if is_uri(spec) {
+        let files = fetch(spec.to_owned()).await?;
+        let base = files.base.clone().with_context(|| {
+            format!("{spec} records no base model (tag {})", super::llm_source::BASE_MODEL_TAG)
+        })?;
+        (base, Some(files))
+    } else {
+        (spec.to_owned(), None)
+    };
+    // The --llm adapter first, under --model-name; then each --adapter.
+    let mut adapters = Vec::with_capacity(adapter_specs.len() + 1);
+    let served_base = main.is_none();
+    if let Some(files) = main {
+        adapters.push((model_name.map(str::to_owned), files));
+    }
+    for a in adapter_specs {
+        let (name, path) = adapter_spec(a);
+        adapters.push((name.map(str::to_owned), fetch(path.to_owned()).await?));
+    }
+    let loading = base_spec;
+    let default_name = model_name.map(str::to_owned);
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<lathe_serve::openai::ServedLlm>> {
+        let loaded = lathe_llm::load(&loading)
+            .with_context(|| format!("cannot load base model {loading}"))?;
+        tracing::info!("loaded {} ({:?})", loaded.path.display(), loaded.format);
+        let id = BaseIdentity::of(loaded.engine.model(), &loading)?;
+        let mut served = Vec::new();
+        for (name, files) in &adapters {
+            let name = name.clone().unwrap_or_else(|| files.default_name.clone());
+            let engine = files.apply(&loaded.engine, &id)?;
+            tracing::info!("serving adapter {} on {loading} as '{name}'", files.origin);
+            served.push(served_llm(name, engine, max_batch)?);
+        }
+        if served_base {
+            let name = default_name.unwrap_or_else(|| loaded.name.clone());
+            tracing::info!("serving {} as '{name}'", loaded.path.display());
+            served.insert(0, served_llm(name, loaded.engine, max_batch)?);
+        }
+        let mut names: Vec<&str> = served.iter().map(|m| m.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            anyhow::bail!("two served models are named '{}'; name adapters with NAME=…", w[0]);
+        }
+        Ok(served)
+    })
+    .await
+    .context("model loading stopped")?
+}
+
+/// `NAME=SPEC` → (Some(NAME), SPEC); a bare path or URI → (None, it): a
+/// name holds no `/` or `:`, so an `=` inside a path or URI is not taken for one.
+fn adapter_spec(arg: &str) -> (Option<&str>, &str) {
+    match arg.split_once('=') {
+        Some((name, spec)) if !name.is_empty() && !name.contains('/') && !name.contains(':') => {
+            (Some(name), spec)
+        }
+        _ => (None, arg),
+    }
+}
+
+/// `engine` served under `name`, its concurrent requests decoded in batches of `max_batch`.
+fn served_llm(
+    name: String,
+    engine: lathe_llm::CandleEngine,
+    max_batch: usize,
+) -> anyhow::Result<lathe_serve::openai::ServedLlm> {
+    let engine = lathe_llm::BatchingEngine::new(engine, max_batch)?;
+    Ok(lathe_serve::openai::ServedLlm { name, engine: std::sync::Arc::new(engine) })
 }

@@ -1,5 +1,6 @@
 //! `lathe llm finetune` (LoRA on chat or prompt/completion JSONL, logged as a
-//! tracking run with the adapter as artifacts) and `lathe llm merge`.
+//! tracking run with the adapter and sample generations as artifacts, and
+//! with `--register` a new version of a registered model) and `lathe llm merge`.
 //!
 //! Training runs on tokio's blocking pool and logs through the quickstart's
 //! [`Tracker`], whose module explains why that cannot deadlock.
@@ -12,10 +13,10 @@ use lathe_core::{LifecycleStage, Tag};
 use lathe_llm::lora::peft::{self, BaseIdentity};
 use lathe_llm::lora::{merge, LoraConfig, Target};
 use lathe_llm::train::data::{read_jsonl, DataOptions, DataStats};
-use lathe_llm::train::{train, TrainConfig};
+use lathe_llm::train::{train, Samples, TrainConfig};
 use lathe_llm::{Engine, LoadedModel};
 use lathe_store::artifacts::LocalArtifactStore;
-use lathe_store::StoreError;
+use lathe_store::{CreateModelVersion, StoreError};
 
 use super::quickstart::tracker::Tracker;
 use super::TrackingArgs;
@@ -93,6 +94,17 @@ pub(crate) struct FinetuneArgs {
     /// Continue from a checkpoint folder (OUT/checkpoints/step-N).
     #[arg(long)]
     resume: Option<PathBuf>,
+    /// Held-out prompts answered greedily at each evaluation and logged as
+    /// `samples/step-NNNNNN.json` (the first N of --eval; 0 turns them off).
+    #[arg(long, default_value_t = 3)]
+    samples: usize,
+    /// Most tokens generated per sample.
+    #[arg(long, default_value_t = 64)]
+    sample_max_tokens: usize,
+    /// Register the logged adapter (runs:/RUN/adapter) as a new version of
+    /// this registered model, with its base model recorded on the version.
+    #[arg(long, value_name = "NAME")]
+    register: Option<String>,
     /// Skip (and count) malformed data lines instead of refusing the file.
     #[arg(long)]
     skip_bad_lines: bool,
@@ -198,12 +210,15 @@ fn finetune_blocking(
         out_dir: args.out.clone(),
         progress: true,
     };
+    let samples =
+        Samples::pick(loaded.engine.tokenizer(), &eval_data, args.samples, args.sample_max_tokens);
     let summary = train(
         model,
         &base,
         lora,
         &train_data,
         &eval_data,
+        Some(&samples),
         &config,
         args.resume.as_deref(),
         &mut run,
@@ -212,10 +227,14 @@ fn finetune_blocking(
         let path = args.out.join(file);
         let bytes =
             std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        lathe_core::RunRecorder::log_artifact(&mut run, &format!("adapter/{file}"), &bytes)?;
+        lathe_core::RunRecorder::log_artifact(&mut run, &format!("{ADAPTER_DIR}/{file}"), &bytes)?;
     }
     let run_id = run.run_id().to_owned();
     run.finish()?;
+    let registered = match &args.register {
+        Some(name) => Some(register(tracker, name, &run_id, &args.base, &base)?),
+        None => None,
+    };
     let fmt = |v: Option<f64>| {
         v.map_or("-".to_owned(), |l| format!("{l:.4} (perplexity {:.2})", l.exp()))
     };
@@ -242,7 +261,48 @@ fn finetune_blocking(
         ("eval before", fmt(summary.eval_loss_before)),
         ("eval after", fmt(summary.eval_loss_after)),
         ("median step", format!("{:.3} s", summary.median_step_s)),
+        ("registered", registered.unwrap_or_else(|| "-".to_owned())),
     ])
+}
+
+/// Where a fine-tuning run keeps its adapter among its artifacts.
+pub(crate) const ADAPTER_DIR: &str = "adapter";
+
+/// A new version of `name` from `runs:/RUN/adapter`, tagged with the base
+/// model (an absolute path when it is a local one, so that `lathe serve`
+/// finds it from any directory) and its fingerprint; returns "NAME version N".
+fn register(
+    tracker: &Tracker,
+    name: &str,
+    run_id: &str,
+    base_spec: &str,
+    base: &BaseIdentity,
+) -> anyhow::Result<String> {
+    let store = tracker.store();
+    match tracker.block(store.get_registered_model(name)) {
+        Ok(_) => {}
+        Err(StoreError::NotFound(_)) => {
+            tracker.block(store.create_registered_model(name, &[], None))?;
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot look up registered model {name}")),
+    }
+    let base_model = std::fs::canonicalize(base_spec)
+        .map_or_else(|_| base_spec.to_owned(), |p| p.display().to_string());
+    let version = tracker
+        .block(store.create_model_version(CreateModelVersion {
+            name: name.to_owned(),
+            source: format!("runs:/{run_id}/{ADAPTER_DIR}"),
+            run_id: Some(run_id.to_owned()),
+            tags: vec![
+                Tag::new(super::llm_source::BASE_MODEL_TAG, base_model),
+                Tag::new(super::llm_source::BASE_FINGERPRINT_TAG, base.fingerprint.clone()),
+                Tag::new(super::llm_source::KIND_TAG, super::llm_source::KIND_LORA),
+            ],
+            description: Some(format!("LoRA adapter on {base_spec}")),
+            ..CreateModelVersion::default()
+        }))
+        .with_context(|| format!("cannot register {name}"))?;
+    Ok(format!("{name} version {}", version.version))
 }
 
 fn read(

@@ -5,6 +5,7 @@ pub(crate) mod eval;
 pub(crate) mod evaluate;
 pub(crate) mod experiments;
 pub(crate) mod llm;
+pub(crate) mod llm_source;
 pub(crate) mod llm_train;
 pub(crate) mod model_source;
 pub(crate) mod models;

@@ -132,7 +132,7 @@ async fn read_text(artifacts: &dyn ArtifactStore, path: String) -> anyhow::Resul
 }
 
 /// `mlflow-artifacts:/a/b` or `mlflow-artifacts://host/a/b` → `a/b`.
-fn proxied_path(uri: &str) -> Option<String> {
+pub(crate) fn proxied_path(uri: &str) -> Option<String> {
     let rest = uri.strip_prefix("mlflow-artifacts:")?;
     let rest = match rest.strip_prefix("//") {
         Some(with_host) => with_host.split_once('/').map_or("", |(_, p)| p),

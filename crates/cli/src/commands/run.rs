@@ -89,8 +89,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         Arc::new(LocalArtifactStore::open(&args.artifacts_destination).with_context(|| {
             format!("cannot use artifacts destination {}", args.artifacts_destination.display())
         })?);
-    let tracker =
-        Tracker::new(store, artifacts, tokio::runtime::Handle::current())?.with_source("lathe run");
+    let tracker = Tracker::new(store.clone(), artifacts, tokio::runtime::Handle::current())?
+        .with_source("lathe run");
+    let live = tracker.live_runs();
     let step = args.step.clone();
     let force = args.force;
     let work = tokio::task::spawn_blocking(move || {
@@ -102,6 +103,23 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let report = tokio::select! {
         joined = work => joined.context("the pipeline stopped unexpectedly")??,
         _ = tokio::signal::ctrl_c() => {
+            // The pipeline's run and the interrupted step's run end KILLED,
+            // not RUNNING forever.
+            // Off the runtime's workers: the pipeline thread may hold the
+            // lock while one of them creates a run.
+            let ids = tokio::task::spawn_blocking(move || {
+                live.lock().map(|mut l| l.close()).unwrap_or_default()
+            })
+            .await
+            .unwrap_or_default();
+            for id in ids {
+                let killed = lathe_store::UpdateRun {
+                    status: Some(lathe_core::RunStatus::Killed),
+                    end_time: Some(lathe_core::now_millis()),
+                    run_name: None,
+                };
+                let _ = store.update_run(&id, killed).await;
+            }
             eprintln!("interrupted: finished steps are cached; `lathe run` resumes from them");
             std::process::exit(130);
         }

@@ -82,7 +82,18 @@ pub(crate) struct Args {
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     if args.llm.llm.is_some() || args.llm.embeddings.is_some() {
-        return super::llm::serve(args.llm, !args.models.is_empty(), &args.host, args.port).await;
+        let source = super::model_source::SourceArgs {
+            tracking: args.tracking,
+            artifacts_destination: args.artifacts_destination,
+        };
+        return super::llm::serve(
+            args.llm,
+            !args.models.is_empty(),
+            &args.host,
+            args.port,
+            &source,
+        )
+        .await;
     }
     let store = tracking_uri::open(&args.tracking.tracking_uri).await?;
     let artifacts: Arc<dyn ArtifactStore> =

@@ -10,10 +10,13 @@ mod llm_finetune;
 mod llm_openai;
 mod monitoring;
 mod monitoring_tasks;
+#[cfg(feature = "onnx")]
+mod onnx;
 mod pipeline_run;
 mod quickstart;
 mod quickstart_loop;
 mod reference_profile;
+mod retrain_server;
 mod rollback;
 mod serve;
 mod tidy;

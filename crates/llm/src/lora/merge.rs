@@ -37,6 +37,18 @@ pub fn merged_tensors(model: &Llama, adapters: &Adapters) -> Result<HashMap<Stri
     Ok(w)
 }
 
+/// The base with the adapters folded in, ready to generate: only the adapted
+/// projections are new tensors, every other weight is shared with `model`.
+pub fn merged_model(model: &Llama, adapters: &Adapters) -> Result<Llama> {
+    let tensors = merged_tensors(model, adapters)?;
+    Llama::from_tensors(
+        model.config().clone(),
+        tensors,
+        Path::new("(base with adapter)"),
+        model.device(),
+    )
+}
+
 /// Files of a Hugging Face folder that a merged model keeps from its base.
 const COPIED: [&str; 5] = [
     "config.json",

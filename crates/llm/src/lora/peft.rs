@@ -123,7 +123,13 @@ pub fn read_config(dir: &Path) -> Result<SavedConfig> {
         });
     }
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let v: Value = serde_json::from_str(&text)
+    parse_config(&text, &path)
+}
+
+/// Parses the text of an `adapter_config.json`; `path` names it in errors.
+pub fn parse_config(text: &str, path: &Path) -> Result<SavedConfig> {
+    let path = path.to_owned();
+    let v: Value = serde_json::from_str(text)
         .map_err(|e| Error::config(&path, "(json)", format!("is not valid: {e}")))?;
     let field = |k: &str| v.get(k).filter(|x| !x.is_null());
     if let Some(t) = field("peft_type").and_then(Value::as_str) {
@@ -172,15 +178,7 @@ pub fn load(
     dtype: DType,
 ) -> Result<Adapters> {
     let saved = read_config(dir)?;
-    if let Some(fp) = &saved.base_fingerprint {
-        if *fp != base.fingerprint {
-            return Err(Error::AdapterBase {
-                adapter: dir.to_owned(),
-                adapter_base: format!("{} ({fp})", saved.base_name.as_deref().unwrap_or("unnamed")),
-                base: format!("{} ({})", base.name, base.fingerprint),
-            });
-        }
-    }
+    check_base(&saved, dir, base)?;
     let path = dir.join(WEIGHTS_FILE);
     if !path.exists() {
         return Err(Error::MissingFile {
@@ -189,14 +187,47 @@ pub fn load(
             hint: "the adapter's weights",
         });
     }
-    let tensors =
-        candle_core::safetensors::load(&path, &candle_core::Device::Cpu).map_err(|e| {
-            Error::Weight {
-                path: path.clone(),
-                name: "(file)".into(),
-                problem: format!("cannot be read as safetensors: {e}"),
-            }
-        })?;
+    let tensors = candle_core::safetensors::load(&path, &candle_core::Device::Cpu)
+        .map_err(|e| unreadable(&path, e))?;
     let tensors: BTreeMap<String, Tensor> = tensors.into_iter().collect();
     Adapters::from_named(saved.lora, model, &tensors, dtype, &path)
+}
+
+/// Loads an adapter from the bytes of its two files (read from a run's
+/// artifacts, say); `source` names it in errors. Refuses one for another base.
+pub fn load_bytes(
+    config_text: &str,
+    weights: &[u8],
+    source: &Path,
+    model: &LlamaConfig,
+    base: &BaseIdentity,
+    dtype: DType,
+) -> Result<Adapters> {
+    let saved = parse_config(config_text, &source.join(CONFIG_FILE))?;
+    check_base(&saved, source, base)?;
+    let path = source.join(WEIGHTS_FILE);
+    let tensors = candle_core::safetensors::load_buffer(weights, &candle_core::Device::Cpu)
+        .map_err(|e| unreadable(&path, e))?;
+    let tensors: BTreeMap<String, Tensor> = tensors.into_iter().collect();
+    Adapters::from_named(saved.lora, model, &tensors, dtype, &path)
+}
+
+fn unreadable(path: &Path, e: candle_core::Error) -> Error {
+    Error::Weight {
+        path: path.to_owned(),
+        name: "(file)".into(),
+        problem: format!("cannot be read as safetensors: {e}"),
+    }
+}
+
+/// Refuses an adapter whose recorded fingerprint is not `base`'s, naming both.
+fn check_base(saved: &SavedConfig, adapter: &Path, base: &BaseIdentity) -> Result<()> {
+    match &saved.base_fingerprint {
+        Some(fp) if *fp != base.fingerprint => Err(Error::AdapterBase {
+            adapter: adapter.to_owned(),
+            adapter_base: format!("{} ({fp})", saved.base_name.as_deref().unwrap_or("unnamed")),
+            base: format!("{} ({})", base.name, base.fingerprint),
+        }),
+        _ => Ok(()),
+    }
 }

@@ -1,12 +1,15 @@
 //! LoRA fine-tuning: a differentiable forward pass ([`forward`]), supervised
 //! data with loss on assistant tokens only ([`data`]), AdamW with warmup and
-//! cosine decay ([`optim`]), and the training loop with checkpoints ([`trainer`]).
+//! cosine decay ([`optim`]), sample generations at each evaluation
+//! ([`samples`]), and the training loop with checkpoints ([`trainer`]).
 
 pub mod data;
 pub mod forward;
 mod frozen;
 pub mod optim;
+pub mod samples;
 pub mod trainer;
 
 pub use forward::{masked_cross_entropy, Dropout, TrainModel};
+pub use samples::Samples;
 pub use trainer::{train, TrainConfig, TrainSummary};

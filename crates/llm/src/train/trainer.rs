@@ -1,6 +1,7 @@
 //! The fine-tuning loop: shuffled micro-batches, gradient accumulation,
-//! clipping, AdamW under warmup + cosine, evaluation, checkpoints and resume,
-//! a progress bar, and every optimizer step reported through [`RunRecorder`].
+//! clipping, AdamW under warmup + cosine, evaluation (with sample generations
+//! logged as artifacts), checkpoints and resume, a progress bar, and every
+//! optimizer step reported through [`RunRecorder`].
 //!
 //! Everything random (data order, dropout masks) derives from the seed and
 //! the step, so a resumed run takes exactly the steps the uninterrupted one would.
@@ -16,6 +17,7 @@ use serde_json::json;
 use super::data::{collate, Example};
 use super::forward::{masked_cross_entropy, Dropout, TrainModel};
 use super::optim::{clip_grad_norm, cosine_with_warmup, AdamW, AdamWParams};
+use super::samples::{self, Samples};
 use crate::error::{Error, Result};
 use crate::lora::peft::{self, BaseIdentity};
 use crate::lora::{Adapters, LoraConfig};
@@ -77,6 +79,8 @@ const OPTIMIZER_FILE: &str = "optimizer.safetensors";
 
 /// Trains a LoRA adapter on `model` and writes it in PEFT's format to
 /// `config.out_dir`; `resume` names a checkpoint folder to continue from.
+/// At every evaluation, `samples` (if any) are generated and logged as the
+/// artifact [`samples::artifact_path`] of that step.
 #[allow(clippy::too_many_arguments)]
 pub fn train<R: RunRecorder>(
     model: &Llama,
@@ -84,6 +88,7 @@ pub fn train<R: RunRecorder>(
     lora: LoraConfig,
     train_data: &[Example],
     eval_data: &[Example],
+    samples: Option<&Samples<'_>>,
     config: &TrainConfig,
     resume: Option<&Path>,
     recorder: &mut R,
@@ -125,6 +130,7 @@ pub fn train<R: RunRecorder>(
     if let Some(l) = eval_loss_before {
         log_eval(recorder, start, l)?;
     }
+    log_samples(recorder, samples, model, &train_model, start)?;
     let mut eval_loss_after = eval_loss_before;
     let mut losses = Vec::new();
     let mut times = Vec::new();
@@ -192,6 +198,7 @@ pub fn train<R: RunRecorder>(
                 log_eval(recorder, done, l)?;
                 eval_loss_after = Some(l);
             }
+            log_samples(recorder, samples, model, &train_model, done)?;
         }
         if config.checkpoint_every > 0 && done % config.checkpoint_every == 0 && done < end {
             let dir = config.out_dir.join(CHECKPOINTS).join(format!("step-{done}"));
@@ -204,6 +211,7 @@ pub fn train<R: RunRecorder>(
             log_eval(recorder, end, l)?;
             eval_loss_after = Some(l);
         }
+        log_samples(recorder, samples, model, &train_model, end)?;
     }
     peft::save(&config.out_dir, train_model.adapters(), base)?;
     save_checkpoint(
@@ -349,6 +357,22 @@ fn log_eval<R: RunRecorder>(recorder: &mut R, step: usize, loss: f64) -> Result<
     recorder
         .log_metrics(&[m("eval_loss", loss), m("eval_perplexity", loss.exp())])
         .map_err(|e| Error::Recorder(e.to_string()))
+}
+
+/// Generates `samples` with the adapters as they are after `step` and logs them.
+fn log_samples<R: RunRecorder>(
+    recorder: &mut R,
+    samples: Option<&Samples<'_>>,
+    base: &Llama,
+    model: &TrainModel,
+    step: usize,
+) -> Result<()> {
+    let Some(samples) = samples.filter(|s| !s.prompts.is_empty()) else { return Ok(()) };
+    let value = samples.generate(base, model.adapters(), step)?;
+    let path = samples::artifact_path(step);
+    let bytes = serde_json::to_vec_pretty(&value)
+        .map_err(|e| Error::config(Path::new(&path), "(json)", e.to_string()))?;
+    recorder.log_artifact(&path, &bytes).map_err(|e| Error::Recorder(e.to_string()))
 }
 
 fn save_checkpoint(

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod adapters;
+mod batch;
 mod generate;
 mod load;
 mod minilm;

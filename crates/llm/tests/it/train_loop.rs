@@ -8,7 +8,7 @@ use lathe_core::{DatasetInput, Metric, Param, RunRecorder, Tag};
 use lathe_llm::lora::peft::BaseIdentity;
 use lathe_llm::lora::{LoraConfig, Target};
 use lathe_llm::train::data::{read_jsonl, DataOptions, Example};
-use lathe_llm::train::{train, TrainConfig};
+use lathe_llm::train::{train, Samples, TrainConfig};
 use lathe_llm::{load_path, tiny, Engine, LoadedModel};
 
 /// A recorder that keeps everything in memory.
@@ -16,6 +16,7 @@ use lathe_llm::{load_path, tiny, Engine, LoadedModel};
 struct Memory {
     params: Vec<Param>,
     metrics: Vec<Metric>,
+    artifacts: BTreeMap<String, Vec<u8>>,
 }
 
 impl RunRecorder for Memory {
@@ -34,7 +35,8 @@ impl RunRecorder for Memory {
     fn log_inputs(&mut self, _: &[DatasetInput]) -> Result<(), Self::Error> {
         Ok(())
     }
-    fn log_artifact(&mut self, _: &str, _: &[u8]) -> Result<(), Self::Error> {
+    fn log_artifact(&mut self, path: &str, bytes: &[u8]) -> Result<(), Self::Error> {
+        self.artifacts.insert(path.to_owned(), bytes.to_vec());
         Ok(())
     }
 }
@@ -96,7 +98,9 @@ fn loss_falls_on_a_memorization_set_and_every_step_is_reported() {
     let base = BaseIdentity::of(m.engine.model(), "tiny").unwrap();
     let mut rec = Memory::default();
     let out = dir.path().join("out");
-    let s = train(m.engine.model(), &base, lora(), &ex, &ex, &config(&out, 20), None, &mut rec)
+    let samples = Samples::pick(m.engine.tokenizer(), &ex, 3, 8);
+    let c = config(&out, 20);
+    let s = train(m.engine.model(), &base, lora(), &ex, &ex, Some(&samples), &c, None, &mut rec)
         .unwrap();
     assert_eq!((s.steps, s.total_steps), (40, 40));
     let first = s.losses[0];
@@ -113,6 +117,34 @@ fn loss_falls_on_a_memorization_set_and_every_step_is_reported() {
     assert!(lr.iter().any(|p| (p.1 - 3e-2).abs() < 1e-12), "reaches the peak");
     let eval_steps: Vec<i64> = rec.series("eval_perplexity").iter().map(|p| p.0).collect();
     assert_eq!(eval_steps, vec![0, 10, 20, 30, 40]);
+    // One file of samples per evaluation, with the prompt, reference and generation.
+    let files: Vec<&str> = rec.artifacts.keys().map(String::as_str).collect();
+    let expected: Vec<String> =
+        [0, 10, 20, 30, 40].iter().map(|s| lathe_llm::train::samples::artifact_path(*s)).collect();
+    assert_eq!(files, expected);
+    let sample = |step: usize| -> serde_json::Value {
+        serde_json::from_slice(&rec.artifacts[&lathe_llm::train::samples::artifact_path(step)])
+            .unwrap()
+    };
+    let last = sample(40);
+    assert_eq!(last["step"], 40);
+    let rows = last["samples"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert!(rows[0]["prompt"].as_str().unwrap().contains("hi"), "{last}");
+    assert_eq!(rows[0]["reference"].as_str().unwrap().trim(), "the cat sat", "{last}");
+    // A memorized answer comes back once trained, none before.
+    let matches = |v: &serde_json::Value| {
+        v["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| {
+                r["generation"].as_str().unwrap().trim() == r["reference"].as_str().unwrap().trim()
+            })
+            .count()
+    };
+    assert_eq!(matches(&sample(0)), 0, "{}", sample(0));
+    assert!(matches(&last) >= 1, "{last}");
     let params: BTreeMap<&str, &str> =
         rec.params.iter().map(|p| (p.key.as_str(), p.value.as_str())).collect();
     assert_eq!(params["lora_targets"], "q_proj,v_proj,up_proj");
@@ -128,13 +160,23 @@ fn a_resumed_run_takes_the_same_steps() {
     let model = m.engine.model();
     let base = BaseIdentity::of(model, "tiny").unwrap();
     let whole = dir.path().join("whole");
-    let s = train(model, &base, lora(), &ex, &[], &config(&whole, 3), None, &mut Memory::default())
-        .unwrap();
+    let s = train(
+        model,
+        &base,
+        lora(),
+        &ex,
+        &[],
+        None,
+        &config(&whole, 3),
+        None,
+        &mut Memory::default(),
+    )
+    .unwrap();
     assert_eq!(s.steps, 6);
     let part = dir.path().join("part");
     let mut c = config(&part, 3);
     c.max_steps = Some(3);
-    train(model, &base, lora(), &ex, &[], &c, None, &mut Memory::default()).unwrap();
+    train(model, &base, lora(), &ex, &[], None, &c, None, &mut Memory::default()).unwrap();
     let mut rec = Memory::default();
     let resumed = train(
         model,
@@ -142,6 +184,7 @@ fn a_resumed_run_takes_the_same_steps() {
         lora(),
         &ex,
         &[],
+        None,
         &config(&part, 3),
         Some(&part.join("checkpoints/step-3")),
         &mut rec,

@@ -4,6 +4,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::{
     body::{Body, Bytes},
@@ -16,6 +17,7 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 
 use super::error::OpenAiError;
+use super::metrics::ModelMetrics;
 use super::request::{self, Common};
 use super::{AppState, ServedLlm, Shared};
 
@@ -27,6 +29,8 @@ enum Kind {
 
 struct Job {
     kind: Kind,
+    /// When the request arrived: time to first token counts from here.
+    received: Instant,
     id: String,
     created: u64,
     common: Common,
@@ -35,16 +39,18 @@ struct Job {
 }
 
 pub(super) async fn chat(state: Shared, body: Bytes) -> Result<Response, OpenAiError> {
+    let received = Instant::now();
     let map = request::object(&body)?;
     let common = request::common(&map, &state.limits, state.next_seed())?;
     let messages = request::messages(&map)?;
     let served = state.model(&common.model)?.clone();
     let prompt = served.engine.encode_chat(&messages)?;
-    let job = Job::new(&state, &served, Kind::Chat, common, vec![prompt], "messages")?;
+    let job = Job::new(&state, &served, Kind::Chat, common, vec![prompt], "messages", received)?;
     run(state, served, job).await
 }
 
 pub(super) async fn completion(state: Shared, body: Bytes) -> Result<Response, OpenAiError> {
+    let received = Instant::now();
     let map = request::object(&body)?;
     let mut common = request::common(&map, &state.limits, state.next_seed())?;
     // OpenAI's legacy endpoint generates 16 tokens unless told otherwise.
@@ -55,7 +61,7 @@ pub(super) async fn completion(state: Shared, body: Bytes) -> Result<Response, O
         .iter()
         .map(|t| served.engine.tokenizer().encode(t, true))
         .collect::<Result<Vec<_>, _>>()?;
-    let job = Job::new(&state, &served, Kind::Completion, common, prompts, "prompt")?;
+    let job = Job::new(&state, &served, Kind::Completion, common, prompts, "prompt", received)?;
     run(state, served, job).await
 }
 
@@ -67,6 +73,7 @@ impl Job {
         common: Common,
         prompts: Vec<Vec<u32>>,
         param: &str,
+        received: Instant,
     ) -> Result<Self, OpenAiError> {
         let context = served.engine.context_length();
         let limit = state.limits.max_prompt_tokens.min(context.saturating_sub(1));
@@ -106,6 +113,7 @@ impl Job {
         let prefix = if kind == Kind::Chat { "chatcmpl" } else { "cmpl" };
         Ok(Job {
             kind,
+            received,
             id: format!("{prefix}-{}", uuid::Uuid::new_v4().simple()),
             created: super::unix_now(),
             common,
@@ -135,6 +143,10 @@ impl Job {
             }
         }
         out
+    }
+
+    fn prompt_tokens(&self) -> usize {
+        self.prompts.iter().map(|(p, _)| p.len()).sum()
     }
 
     fn envelope(&self, choices: Vec<Value>, usage: Option<Value>, chunk: bool) -> Value {
@@ -167,17 +179,29 @@ pub(super) async fn slot(state: &AppState) -> Result<OwnedSemaphorePermit, OpenA
 }
 
 async fn run(state: Shared, served: ServedLlm, job: Job) -> Result<Response, OpenAiError> {
+    let metrics = state.metrics_of(&served.name);
     let permit = slot(&state).await?;
     if job.common.stream {
-        return Ok(stream(served.engine, job, permit));
+        return Ok(stream(served.engine, job, permit, metrics));
     }
     let engine = served.engine;
     let body = tokio::task::spawn_blocking(move || -> Result<Value, OpenAiError> {
         let _permit = permit;
         let mut choices = Vec::new();
         let mut completion_tokens = 0;
+        let mut result = Ok(());
         for (index, p, params) in job.choices() {
-            let g = engine.generate(&job.prompts[p].0, &params, &mut |_| true)?;
+            let before = job.received.elapsed();
+            let g = match engine.generate(&job.prompts[p].0, &params, &mut |_| true) {
+                Ok(g) => g,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            };
+            if index == 0 {
+                metrics.first_token(before + g.prompt_time);
+            }
             completion_tokens += g.token_ids.len();
             choices.push(match job.kind {
                 Kind::Chat => {
@@ -188,7 +212,10 @@ async fn run(state: Shared, served: ServedLlm, job: Job) -> Result<Response, Ope
                                            "finish_reason": g.finish_reason.as_str()}),
             });
         }
-        let prompt_tokens: usize = job.prompts.iter().map(|(p, _)| p.len()).sum();
+        let prompt_tokens = job.prompt_tokens();
+        let took = job.received.elapsed();
+        metrics.finished(prompt_tokens, completion_tokens, took, result.is_err());
+        result?;
         Ok(job.envelope(choices, Some(usage(prompt_tokens, completion_tokens)), false))
     })
     .await
@@ -199,58 +226,18 @@ async fn run(state: Shared, served: ServedLlm, job: Job) -> Result<Response, Ope
 /// Server-sent events: a chunk per piece of text, a last chunk per choice
 /// with its finish reason, usage if asked, then `data: [DONE]`. A client
 /// that goes away stops the generation at its next token.
-fn stream(engine: Arc<dyn Engine>, job: Job, permit: OwnedSemaphorePermit) -> Response {
+fn stream(
+    engine: Arc<dyn Engine>,
+    job: Job,
+    permit: OwnedSemaphorePermit,
+    metrics: Arc<ModelMetrics>,
+) -> Response {
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let send = |v: &Value| tx.blocking_send(Bytes::from(format!("data: {v}\n\n"))).is_ok();
-        let delta = |index: usize, text: &str, finish: Option<&str>, first: bool| -> Value {
-            match job.kind {
-                Kind::Chat => {
-                    let d = if finish.is_some() {
-                        json!({})
-                    } else if first {
-                        json!({"role": "assistant", "content": text})
-                    } else {
-                        json!({"content": text})
-                    };
-                    json!({"index": index, "delta": d, "logprobs": null, "finish_reason": finish})
-                }
-                Kind::Completion => {
-                    json!({"index": index, "text": text, "logprobs": null, "finish_reason": finish})
-                }
-            }
-        };
         let mut completion_tokens = 0;
-        for (index, p, params) in job.choices() {
-            if job.kind == Kind::Chat
-                && !send(&job.envelope(vec![delta(index, "", None, true)], None, true))
-            {
-                return;
-            }
-            let result = engine.generate(&job.prompts[p].0, &params, &mut |piece| {
-                send(&job.envelope(vec![delta(index, piece, None, false)], None, true))
-            });
-            match result {
-                Ok(g) if g.finish_reason == lathe_llm::FinishReason::Cancelled => return,
-                Ok(g) => {
-                    completion_tokens += g.token_ids.len();
-                    let last = delta(index, "", Some(g.finish_reason.as_str()), false);
-                    if !send(&job.envelope(vec![last], None, true)) {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    send(&OpenAiError::from(e).body());
-                    return;
-                }
-            }
-        }
-        if job.common.include_usage {
-            let prompt_tokens: usize = job.prompts.iter().map(|(p, _)| p.len()).sum();
-            send(&job.envelope(vec![], Some(usage(prompt_tokens, completion_tokens)), true));
-        }
-        let _ = tx.blocking_send(Bytes::from_static(b"data: [DONE]\n\n"));
+        let failed = stream_choices(&engine, &job, &tx, &metrics, &mut completion_tokens);
+        metrics.finished(job.prompt_tokens(), completion_tokens, job.received.elapsed(), failed);
     });
     let events = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<Bytes, std::convert::Infallible>(b), rx))
@@ -260,4 +247,68 @@ fn stream(engine: Arc<dyn Engine>, job: Job, permit: OwnedSemaphorePermit) -> Re
         Body::from_stream(events),
     )
         .into_response()
+}
+
+/// Sends every choice's events; returns whether a generation failed.
+fn stream_choices(
+    engine: &Arc<dyn Engine>,
+    job: &Job,
+    tx: &mpsc::Sender<Bytes>,
+    metrics: &ModelMetrics,
+    completion_tokens: &mut usize,
+) -> bool {
+    let send = |v: &Value| tx.blocking_send(Bytes::from(format!("data: {v}\n\n"))).is_ok();
+    let delta = |index: usize, text: &str, finish: Option<&str>, first: bool| -> Value {
+        match job.kind {
+            Kind::Chat => {
+                let d = if finish.is_some() {
+                    json!({})
+                } else if first {
+                    json!({"role": "assistant", "content": text})
+                } else {
+                    json!({"content": text})
+                };
+                json!({"index": index, "delta": d, "logprobs": null, "finish_reason": finish})
+            }
+            Kind::Completion => {
+                json!({"index": index, "text": text, "logprobs": null, "finish_reason": finish})
+            }
+        }
+    };
+    for (index, p, params) in job.choices() {
+        if job.kind == Kind::Chat
+            && !send(&job.envelope(vec![delta(index, "", None, true)], None, true))
+        {
+            return false;
+        }
+        let before = job.received.elapsed();
+        let result = engine.generate(&job.prompts[p].0, &params, &mut |piece| {
+            send(&job.envelope(vec![delta(index, piece, None, false)], None, true))
+        });
+        if let Ok(g) = &result {
+            *completion_tokens += g.token_ids.len();
+            if index == 0 {
+                metrics.first_token(before + g.prompt_time);
+            }
+        }
+        match result {
+            Ok(g) if g.finish_reason == lathe_llm::FinishReason::Cancelled => return false,
+            Ok(g) => {
+                let last = delta(index, "", Some(g.finish_reason.as_str()), false);
+                if !send(&job.envelope(vec![last], None, true)) {
+                    return false;
+                }
+            }
+            Err(e) => {
+                send(&OpenAiError::from(e).body());
+                return true;
+            }
+        }
+    }
+    if job.common.include_usage {
+        let total = usage(job.prompt_tokens(), *completion_tokens);
+        send(&job.envelope(vec![], Some(total), true));
+    }
+    let _ = tx.blocking_send(Bytes::from_static(b"data: [DONE]\n\n"));
+    false
 }

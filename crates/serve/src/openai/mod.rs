@@ -5,10 +5,12 @@
 //! statuses. Generation is CPU-bound: it runs on blocking threads, at most
 //! [`LlmLimits::max_concurrency`] at once with [`LlmLimits::max_queue`]
 //! waiting (503 beyond), and stops when a streaming client goes away.
+//! `GET /metrics` gives Prometheus metrics per model (`metrics.rs`).
 
 mod embeddings;
 mod error;
 mod generate;
+mod metrics;
 mod request;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -77,6 +79,8 @@ impl Default for LlmLimits {
 
 struct AppState {
     models: Vec<ServedLlm>,
+    /// The metrics of `models[i]`.
+    metrics: Vec<Arc<metrics::ModelMetrics>>,
     embedders: Vec<ServedEmbedder>,
     limits: LlmLimits,
     slots: Arc<Semaphore>,
@@ -94,6 +98,7 @@ pub fn router(models: Vec<ServedLlm>, embedders: Vec<ServedEmbedder>, limits: Ll
         slots: Arc::new(Semaphore::new(limits.max_concurrency.max(1))),
         waiting: AtomicUsize::new(0),
         seeds: AtomicU64::new(created ^ 0x9E37_79B9_7F4A_7C15),
+        metrics: models.iter().map(|_| Arc::default()).collect(),
         models,
         embedders,
         created,
@@ -105,6 +110,7 @@ pub fn router(models: Vec<ServedLlm>, embedders: Vec<ServedEmbedder>, limits: Ll
         .route("/v1/embeddings", post(embeddings))
         .route("/v1/models", get(list_models))
         .route("/v1/models/{id}", get(get_model))
+        .route("/metrics", get(prometheus))
         .route("/health", get(|| async { "ok" }))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .with_state(state)
@@ -124,6 +130,15 @@ impl AppState {
             .map(|m| m.name.clone())
             .chain(self.embedders.iter().map(|m| m.name.clone()))
             .collect()
+    }
+
+    /// The metrics of the generative model `name`.
+    fn metrics_of(&self, name: &str) -> Arc<metrics::ModelMetrics> {
+        self.models
+            .iter()
+            .position(|m| m.name == name)
+            .and_then(|i| self.metrics.get(i).cloned())
+            .unwrap_or_default()
     }
 
     fn model(&self, name: &str) -> Result<&ServedLlm, OpenAiError> {
@@ -173,6 +188,23 @@ async fn get_model(State(state): State<Shared>, Path(id): Path<String>) -> Respo
     } else {
         OpenAiError::unknown_model(&id, &state.names()).into_response()
     }
+}
+
+async fn prometheus(State(state): State<Shared>) -> Response {
+    let models: Vec<(&str, &metrics::ModelMetrics)> = state
+        .models
+        .iter()
+        .map(|m| m.name.as_str())
+        .zip(state.metrics.iter().map(|m| &**m))
+        .collect();
+    let queued = state.waiting.load(Ordering::Relaxed);
+    let running =
+        state.limits.max_concurrency.max(1).saturating_sub(state.slots.available_permits());
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        metrics::render(&models, queued, running),
+    )
+        .into_response()
 }
 
 async fn chat_completions(State(state): State<Shared>, body: Bytes) -> Response {

@@ -34,6 +34,8 @@ const RECENT_WINDOWS: usize = 60;
 const MAX_OVERLAYS: usize = 12;
 /// Alert episodes whose webhook deliveries are read (newest first).
 const DELIVERIES_FOR: usize = 20;
+/// Retrains listed (newest first).
+const RETRAINS: usize = 20;
 
 /// `GET /monitoring`.
 pub(crate) async fn list(State(store): State<Db>) -> UiResult<Page> {
@@ -167,6 +169,7 @@ pub(crate) async fn show(
         }
     }
     alert_section(&mut out, store.as_ref(), &alerts).await?;
+    retrain_section(&mut out, store.as_ref(), &name).await?;
 
     Ok(Page::new(Nav::Monitoring, format!("{} · monitoring", model.name), out)
         .crumb("Models", Link::to(&["models"]))
@@ -479,6 +482,84 @@ async fn alert_section(
             time_el(e.resolved_at),
             esc(&e.detail),
             esc(&clip(&e.detail, 120)),
+        );
+    }
+    out.push_str("</tbody></table></div></section>");
+    Ok(())
+}
+
+/// The pipeline runs that alerts triggered for this model (`lathe run`'s
+/// retrain, tagged `lathe.trigger*`) and what the gate decided in each.
+async fn retrain_section(
+    out: &mut String,
+    store: &dyn lathe_store::Store,
+    name: &str,
+) -> UiResult<()> {
+    use lathe_store::{SearchQuery, SearchRuns};
+    let experiments = store
+        .search_experiments(&SearchQuery { max_results: Some(1000), ..SearchQuery::default() })
+        .await?;
+    // The model name is matched here rather than in the filter, so no name
+    // needs quoting inside the search grammar.
+    let search = SearchRuns {
+        experiment_ids: experiments.items.iter().map(|e| e.experiment_id.clone()).collect(),
+        query: SearchQuery {
+            filter: "tags.lathe.trigger = 'alert'".into(),
+            max_results: Some(1000),
+            order_by: vec!["attributes.start_time DESC".into()],
+            ..SearchQuery::default()
+        },
+    };
+    let runs = if search.experiment_ids.is_empty() {
+        Vec::new()
+    } else {
+        store.search_runs(&search).await?.items
+    };
+    let tag = |r: &lathe_core::Run, key: &str| {
+        r.tags.iter().find(|t| t.key == key).map(|t| t.value.clone()).unwrap_or_default()
+    };
+    let mine: Vec<&lathe_core::Run> =
+        runs.iter().filter(|r| tag(r, "lathe.trigger.model") == name).take(RETRAINS).collect();
+    out.push_str("<section aria-labelledby=\"retrains\"><h2 id=\"retrains\">Retraining</h2>");
+    if mine.is_empty() {
+        out.push_str(
+            "<p class=\"muted\">No retrain yet: an alert rule with <code>trigger = \"retrain\"</code> \
+             in <code>lathe.toml</code> reruns the project's pipeline when it fires.</p></section>",
+        );
+        return Ok(());
+    }
+    let promote_ids: Vec<String> = mine
+        .iter()
+        .map(|r| tag(r, "lathe.pipeline.step.promote").rsplit(' ').next().unwrap_or("").to_string())
+        .collect();
+    let promotes =
+        futures_util::future::join_all(promote_ids.iter().map(|id| store.get_run(id))).await;
+    out.push_str(
+        "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Retraining\">\
+         <table class=\"grid-table\"><thead><tr><th scope=\"col\">Started</th><th scope=\"col\">Alert</th>\
+         <th scope=\"col\">Rows added</th><th scope=\"col\">Pipeline run</th><th scope=\"col\">Gate</th>\
+         </tr></thead><tbody>",
+    );
+    for (r, promote) in mine.iter().zip(promotes) {
+        let gate = match promote {
+            Ok(p) => {
+                let decision = tag(&p, "lathe.gate.decision");
+                let class = if decision == "promoted" { "ok" } else { "failed" };
+                format!(
+                    "<span class=\"badge delivery-{class}\">{}</span> {}",
+                    esc(&decision),
+                    esc(&tag(&p, "lathe.gate.reason"))
+                )
+            }
+            Err(_) => "<span class=\"muted\">no promote step</span>".to_string(),
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td><code>{}</code></td><td class=\"num\">{}</td><td>{}</td><td>{gate}</td></tr>",
+            time_el(Some(r.info.start_time)),
+            esc(&tag(r, "lathe.trigger.rule")),
+            esc(&tag(r, "lathe.trigger.production_rows")),
+            a(&Link::to(&["runs", &r.info.run_id]), &r.info.run_name),
         );
     }
     out.push_str("</tbody></table></div></section>");

@@ -46,6 +46,7 @@ pub(crate) async fn show(
         let by_key: Vec<(&str, &[lathe_core::Metric], bool)> =
             histories.iter().map(|(k, h, cut)| (k.as_str(), h.as_slice(), *cut)).collect();
         super::llm::section(&mut out, &run, &by_key);
+        super::llm::samples(&mut out, artifacts.as_ref(), &run, params.get("samples")).await?;
     }
     super::artifacts::section(&mut out, artifacts.as_ref(), &run, params.get("path")).await?;
 

@@ -158,6 +158,15 @@ async fn seed() -> Prod {
         .await
         .unwrap();
     let finetune = run.info.run_id;
+    // Its sample generations at two evaluations, one holding markup.
+    let root = run.info.artifact_uri.strip_prefix("mlflow-artifacts:/").unwrap().trim_matches('/');
+    let samples = dir.path().join("artifacts").join(root).join("samples");
+    std::fs::create_dir_all(&samples).unwrap();
+    for (step, generation) in [(5, "the dog"), (10, "<script>x</script> the cat sat")] {
+        let body = serde_json::json!({"step": step, "samples": [
+            {"prompt": "user: hi", "reference": "the cat sat", "generation": generation}]});
+        std::fs::write(samples.join(format!("step-{step:06}.json")), body.to_string()).unwrap();
+    }
     let m =
         |key: &str, value: f64, step: i64| Metric { key: key.into(), value, timestamp: T0, step };
     let mut metrics: Vec<Metric> = (1..=20)
@@ -171,6 +180,39 @@ async fn seed() -> Prod {
     let params =
         [p("base_model", "tiny-llama"), p("lora_rank", "8"), p("trainable_params", "4096")];
     store.log_batch(&finetune, &metrics, &params, &[]).await.unwrap();
+
+    // A retrain the drift alert triggered (`lathe run`'s tags), and its gate.
+    let project = store.create_experiment("fraud-project", None, &[]).await.unwrap();
+    let run = |name: &str, tags: Vec<Tag>| CreateRun {
+        experiment_id: project.clone(),
+        user_id: "lathe".into(),
+        start_time: Some(T0 + 32 * MIN),
+        run_name: Some(name.into()),
+        tags,
+    };
+    let promote = store
+        .create_run(run(
+            "promote",
+            vec![
+                Tag::new("lathe.gate.decision", "refused"),
+                Tag::new("lathe.gate.reason", "v3 log_loss 0.31 vs champion v1 0.30 <is worse>"),
+            ],
+        ))
+        .await
+        .unwrap();
+    store
+        .create_run(run(
+            "pipeline-fraud",
+            vec![
+                Tag::new("lathe.trigger", "alert"),
+                Tag::new("lathe.trigger.model", "fraud"),
+                Tag::new("lathe.trigger.rule", "feature_drift(amount)"),
+                Tag::new("lathe.trigger.production_rows", "1234"),
+                Tag::new("lathe.pipeline.step.promote", format!("ran {}", promote.info.run_id)),
+            ],
+        ))
+        .await
+        .unwrap();
 
     let artifacts = LocalArtifactStore::open(dir.path().join("artifacts")).unwrap();
     let app = lathe_ui::router(store, Arc::new(artifacts));
@@ -207,9 +249,18 @@ async fn monitoring_page_shows_drift_performance_latency_and_alerts() {
             "http://hooks.example/alert",
             "delivered",
             "30 predictions, 0 labeled",
+            // The retrain the alert triggered, and the gate's refusal, escaped.
+            "Retraining",
+            "pipeline-fraud",
+            ">1234<",
+            ">refused<",
+            "v3 log_loss 0.31 vs champion v1 0.30 &lt;is worse&gt;",
         ],
     );
     no_injected_script(&page);
+    // Another model's page lists no retrain.
+    let (_, page) = get(&s.app, "/models/idle-model/monitoring").await;
+    assert!(page.contains("No retrain yet"), "{page}");
     // The other version's series, chosen in the URL.
     let (status, page) = get(&s.app, "/models/fraud/monitoring?version=2").await;
     assert_eq!(status, StatusCode::OK);
@@ -311,4 +362,24 @@ async fn a_finetuning_run_overlays_its_losses() {
             "aria-label=\"Loss: train_loss, eval_loss over step",
         ],
     );
+    // The last evaluation's samples, escaped, with a link to the other step.
+    has(
+        &page,
+        &[
+            "Sample generations",
+            "after step 10",
+            "<pre>&lt;script&gt;x&lt;/script&gt; the cat sat</pre>",
+            "<pre>the cat sat</pre>",
+            "<strong>10</strong>",
+            &format!("href=\"/runs/{}?samples=5\"", s.finetune),
+        ],
+    );
+    no_injected_script(&page);
+    let (status, page) = get(&s.app, &format!("/runs/{}?samples=5", s.finetune)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    has(&page, &["after step 5", "<pre>the dog</pre>", "<strong>5</strong>"]);
+    let (status, _) = get(&s.app, &format!("/runs/{}?samples=7", s.finetune)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = get(&s.app, &format!("/runs/{}?samples=x", s.finetune)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }

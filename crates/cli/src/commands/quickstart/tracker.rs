@@ -18,7 +18,11 @@
 //! - Nothing awaited here waits on the pipeline thread in return; the async
 //!   side only awaits the pipeline's `JoinHandle`.
 
-use std::{future::Future, sync::Arc};
+use std::{
+    collections::BTreeSet,
+    future::Future,
+    sync::{Arc, Mutex},
+};
 
 use anyhow::{bail, Context};
 use indicatif::ProgressBar;
@@ -34,6 +38,23 @@ pub(crate) struct Tracker {
     user: String,
     /// `mlflow.source.name` of the runs it starts.
     source: &'static str,
+    /// Runs started and not yet ended, for whoever must end them on Ctrl-C.
+    live: Arc<Mutex<LiveRuns>>,
+}
+
+/// The runs a tracker has open; once closed, it starts no more.
+#[derive(Debug, Default)]
+pub(crate) struct LiveRuns {
+    ids: BTreeSet<String>,
+    closed: bool,
+}
+
+impl LiveRuns {
+    /// Refuses new runs from now on and returns the open ones.
+    pub(crate) fn close(&mut self) -> Vec<String> {
+        self.closed = true;
+        std::mem::take(&mut self.ids).into_iter().collect()
+    }
 }
 
 impl Tracker {
@@ -48,13 +69,31 @@ impl Tracker {
         }
         let user =
             std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "lathe".into());
-        Ok(Tracker { store, artifacts, handle, user, source: "lathe quickstart" })
+        Ok(Tracker {
+            store,
+            artifacts,
+            handle,
+            user,
+            source: "lathe quickstart",
+            live: Arc::default(),
+        })
     }
 
     /// The same tracker, naming `source` as the runs' `mlflow.source.name`.
     pub(crate) fn with_source(mut self, source: &'static str) -> Tracker {
         self.source = source;
         self
+    }
+
+    /// The runs started and not yet ended (shared, kept current).
+    pub(crate) fn live_runs(&self) -> Arc<Mutex<LiveRuns>> {
+        Arc::clone(&self.live)
+    }
+
+    fn ended(&self, run_id: &str) {
+        if let Ok(mut live) = self.live.lock() {
+            live.ids.remove(run_id);
+        }
     }
 
     /// Runs one store future to completion from the (blocking) pipeline thread.
@@ -106,6 +145,12 @@ impl Tracker {
             Tag::new("mlflow.user", self.user.clone()),
             Tag::new("lathe.version", env!("CARGO_PKG_VERSION")),
         ]);
+        // Held while the run is created, so that a Ctrl-C handler that
+        // closes the set sees every run this tracker ever started.
+        let mut live = self.live.lock().map_err(|_| anyhow::anyhow!("run registry poisoned"))?;
+        if live.closed {
+            bail!("interrupted: run '{name}' not started");
+        }
         let run = self
             .block(self.store.create_run(CreateRun {
                 experiment_id: experiment_id.to_string(),
@@ -125,6 +170,8 @@ impl Tracker {
                 self.source
             );
         };
+        live.ids.insert(run.info.run_id.clone());
+        drop(live);
         Ok(StoreRecorder {
             tracker: self,
             run_id: run.info.run_id,
@@ -182,6 +229,7 @@ impl StoreRecorder<'_> {
         self.tracker
             .block(self.tracker.store.update_run(&self.run_id, update))
             .with_context(|| format!("cannot finish run {}", self.run_id))?;
+        self.tracker.ended(&self.run_id);
         Ok(())
     }
 
@@ -201,6 +249,7 @@ impl Drop for StoreRecorder<'_> {
         if !self.finished {
             // Best effort: the error that got us here is what the user needs to see.
             let _ = self.tracker.block(self.tracker.store.update_run(&self.run_id, failed()));
+            self.tracker.ended(&self.run_id);
         }
     }
 }
