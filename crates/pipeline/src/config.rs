@@ -118,7 +118,9 @@ impl StepKind {
         match self {
             StepKind::Profile => (&["data"], &["data"]),
             StepKind::Split => (&["data", "strategy", "test_size", "by", "seed"], &["data"]),
-            StepKind::Train => (&["learner", "params", "seed", "search", "space"], &["learner"]),
+            StepKind::Train => {
+                (&["learner", "params", "seed", "search", "space", "preprocess"], &["learner"])
+            }
             StepKind::Evaluate => (&["metric", "slices"], &["metric"]),
             StepKind::Register => (&["model"], &["model"]),
             StepKind::Promote => (&["alias", "margin", "metric"], &[]),
@@ -156,6 +158,11 @@ pub struct StepConfig {
     /// Learner hyperparameters (train).
     #[serde(default)]
     pub params: BTreeMap<String, toml::Value>,
+    /// The fitted preprocessing: `imputation`, `missing_indicators`,
+    /// `scaling`, `categorical`, `max_categories`, `max_features` (train;
+    /// lathe's defaults for what is not set).
+    #[serde(default)]
+    pub preprocess: BTreeMap<String, toml::Value>,
     /// Hyperparameter search: `strategy` (`grid`, `random`, `halving`),
     /// `trials`, `metric`, … (train; needs `space`).
     #[serde(default)]
@@ -195,6 +202,7 @@ impl StepConfig {
         add(self.learner.is_some(), "learner");
         add(!self.params.is_empty(), "params");
         add(!self.search.is_empty(), "search");
+        add(!self.preprocess.is_empty(), "preprocess");
         add(!self.space.is_empty(), "space");
         add(self.metric.is_some(), "metric");
         add(!self.slices.is_empty(), "slices");

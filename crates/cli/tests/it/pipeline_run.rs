@@ -38,6 +38,7 @@ seed = 7
 kind = "train"
 needs = ["split"]
 learner = "linear"
+preprocess = { scaling = "robust", imputation = "mean" }
 
 [steps.gbm]
 kind = "train"
@@ -275,6 +276,15 @@ fn bad_projects_name_the_file_line_and_key() {
         let stderr = failed(&run_in(dir.path(), &[]));
         assert!(stderr.contains("lathe.toml:"), "{stderr}");
         assert!(stderr.contains(expect), "{expect}: {stderr}");
+    }
+    // A preprocessing option the step does not know, or a value it cannot take.
+    for (bad, expect) in [
+        ("scaling = \"zscore\"", "preprocess.scaling = \"zscore\": expected \"standard\""),
+        ("bins = 3", "preprocess.bins is not a preprocessing option"),
+    ] {
+        let dir = project(&TOML.replace("scaling = \"robust\", imputation = \"mean\"", bad));
+        let stderr = failed(&run_in(dir.path(), &[]));
+        assert!(stderr.contains("step `baseline` failed") && stderr.contains(expect), "{stderr}");
     }
     // The data file disappeared.
     let dir = project(TOML);

@@ -59,6 +59,7 @@ seed = 42
 kind = "train"
 needs = ["split"]
 learner = "linear"
+preprocess = { imputation = "median", scaling = "standard", max_categories = 20 }
 
 # Successive halving over 9 configurations: each trial is a child run,
 # the winner is chosen on validation rows (never the test rows).

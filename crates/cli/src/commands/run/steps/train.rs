@@ -45,7 +45,8 @@ pub(crate) fn run(
     let all: Vec<usize> = (0..target.values.len()).collect();
     let (fit_rows, valid_rows) = crate::commands::train::carve_validation(&target, &all, seed);
     let fit_frame = split::take_rows(&table.frame, &fit_rows)?;
-    let prep = Preprocessor::fit(&fit_frame, target_name, &PreprocessSpec::default())?;
+    let spec = preprocess_spec(&run.step.name, &config.preprocess)?;
+    let prep = Preprocessor::fit(&fit_frame, target_name, &spec)?;
     let (x_fit, _) = prep.transform(&fit_frame)?;
     let y_fit = target.select_rows(&fit_rows);
     let valid_frame = split::take_rows(&table.frame, &valid_rows)?;
@@ -265,4 +266,72 @@ impl<'t> TrialRuns for ChildRuns<'t> {
     fn finish(&mut self, _: &Trial, run: StoreRecorder<'t>) -> Result<(), StepError> {
         run.finish().map_err(StepError)
     }
+}
+
+/// `preprocess = { … }` on lathe's defaults; every key and value checked.
+fn preprocess_spec(
+    step: &str,
+    table: &std::collections::BTreeMap<String, toml::Value>,
+) -> anyhow::Result<PreprocessSpec> {
+    use lathe_data::{CategoricalEncoding, Imputation, Scaling};
+    let mut spec = PreprocessSpec::default();
+    for (key, value) in table {
+        let shown = match value {
+            toml::Value::String(s) => format!("{s:?}"),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => format!("a {}", other.type_str()),
+        };
+        let bad = |expected: &str| {
+            anyhow::anyhow!("step `{step}`: preprocess.{key} = {shown}: expected {expected}")
+        };
+        let count = |v: &toml::Value| {
+            v.as_integer().and_then(|n| usize::try_from(n).ok()).filter(|n| *n >= 2)
+        };
+        match key.as_str() {
+            "imputation" => {
+                spec.imputation = match (
+                    value.as_str(),
+                    value.as_float().or(value.as_integer().map(|i| i as f64)),
+                ) {
+                    (Some("mean"), _) => Imputation::Mean,
+                    (Some("median"), _) => Imputation::Median,
+                    (Some("most_frequent"), _) => Imputation::MostFrequent,
+                    (None, Some(c)) if c.is_finite() => Imputation::Constant(c),
+                    _ => return Err(bad("\"mean\", \"median\", \"most_frequent\" or a number")),
+                }
+            }
+            "missing_indicators" => {
+                spec.missing_indicators = value.as_bool().ok_or_else(|| bad("true or false"))?
+            }
+            "scaling" => {
+                spec.scaling = match value.as_str() {
+                    Some("standard") => Scaling::Standard,
+                    Some("min_max") => Scaling::MinMax,
+                    Some("robust") => Scaling::Robust,
+                    Some("none") => Scaling::None,
+                    _ => return Err(bad("\"standard\", \"min_max\", \"robust\" or \"none\"")),
+                }
+            }
+            "categorical" => {
+                spec.categorical = match value.as_str() {
+                    Some("one_hot") => CategoricalEncoding::OneHot,
+                    Some("ordinal") => CategoricalEncoding::Ordinal,
+                    _ => return Err(bad("\"one_hot\" or \"ordinal\"")),
+                }
+            }
+            "max_categories" => {
+                spec.max_categories = count(value).ok_or_else(|| bad("a whole number ≥ 2"))?
+            }
+            "max_features" => {
+                spec.max_features = count(value).ok_or_else(|| bad("a whole number ≥ 2"))?
+            }
+            _ => anyhow::bail!(
+                "step `{step}`: preprocess.{key} is not a preprocessing option (imputation, \
+                 missing_indicators, scaling, categorical, max_categories, max_features)"
+            ),
+        }
+    }
+    Ok(spec)
 }
