@@ -59,6 +59,33 @@ impl Drop for Server {
     }
 }
 
+/// A child process (`lathe serve`, `lathe server`) killed when dropped.
+pub(crate) struct Killed(pub(crate) Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port nothing listens on right now.
+pub(crate) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Waits until `GET path` on `addr` answers 200; panics if `child` exits first or after 60 s.
+pub(crate) fn wait_for(addr: SocketAddr, path: &str, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !matches!(http(addr, "GET", path, ""), Ok((200, _))) {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("exited early: {status}");
+        }
+        assert!(Instant::now() < deadline, "{addr}{path} did not answer within 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// One HTTP/1.1 request with `Connection: close`; returns status and body.
 pub(crate) fn http(
     addr: SocketAddr,

@@ -12,7 +12,7 @@ use std::{
     io::{Read, Write},
     net::{SocketAddr, TcpListener},
     path::Path,
-    process::{Child, Stdio},
+    process::Stdio,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -22,7 +22,7 @@ use lathe_store::{ArtifactStore, CreateModelVersion, CreateRun, LocalArtifactSto
 use lathe_train::{Dataset, Learner, LogisticRegression, MlmodelInfo, NoopRecorder};
 use serde_json::Value;
 
-use super::harness::{http, lathe};
+use super::harness::{free_port, http, lathe, wait_for, Killed};
 
 const FEATURES: [&str; 5] = ["f0", "f1", "f2", "f3", "f4"];
 const SHIFTED: [&str; 3] = ["f0", "f2", "f4"];
@@ -47,30 +47,6 @@ impl Gen {
         let p = 1.0 / (1.0 + (-2.0 * (row[0] + row[1])).exp());
         let flip = shifted && self.unit() < 0.5;
         (row, (self.unit() < p) != flip)
-    }
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn wait_for(addr: SocketAddr, path: &str, child: &mut Child) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !matches!(http(addr, "GET", path, ""), Ok((200, _))) {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("exited early: {status}");
-        }
-        assert!(Instant::now() < deadline, "{addr}{path} did not answer within 60 s");
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

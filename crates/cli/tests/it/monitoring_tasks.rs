@@ -21,18 +21,9 @@ use lathe_store::{ArtifactStore, LocalArtifactStore, PredictionQuery, Store};
 use serde_json::{json, Value};
 
 use super::{
-    harness::{http, lathe},
+    harness::{http, lathe, Killed},
     train::table,
 };
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn run_lathe(args: &[&str]) -> String {
     let out = lathe().args(args).env_remove("MLFLOW_TRACKING_URI").output().unwrap();

@@ -7,9 +7,9 @@
 //! recorded gate decision on a new version.
 
 use std::{
-    net::{SocketAddr, TcpListener},
+    net::SocketAddr,
     path::Path,
-    process::{Child, Stdio},
+    process::Stdio,
     time::{Duration, Instant},
 };
 
@@ -17,7 +17,7 @@ use lathe_core::Run;
 use lathe_store::{SearchQuery, SearchRuns, Store};
 use serde_json::{json, Map, Value};
 
-use super::harness::{http, lathe, shared};
+use super::harness::{free_port, http, lathe, shared, wait_for, Killed};
 
 const TOML: &str = r#"
 [project]
@@ -63,30 +63,6 @@ rule = "feature_drift(mean_radius)"
 model = "cancer"
 trigger = "retrain"
 "#;
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn wait_for(addr: SocketAddr, path: &str, child: &mut Child) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !matches!(http(addr, "GET", path, ""), Ok((200, _))) {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("exited early: {status}");
-        }
-        assert!(Instant::now() < deadline, "{addr}{path} did not answer within 60 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// The project's data (small tumours) and the production rows (the rest).
 fn split_table(dir: &Path) -> Vec<(Map<String, Value>, String)> {
