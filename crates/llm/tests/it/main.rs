@@ -7,6 +7,7 @@ mod batch;
 mod generate;
 mod load;
 mod minilm;
+mod peft_interop;
 mod smollm2;
 mod train_data;
 mod train_forward;
