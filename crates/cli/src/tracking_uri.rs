@@ -1,9 +1,13 @@
-//! Where tracking data lives: `--tracking-uri` / `--backend-store-uri` → a store.
+//! Where tracking data lives: `--tracking-uri` / `--backend-store-uri` → a
+//! store, and the artifact store that goes with it.
 
-use std::{path::PathBuf, sync::Arc};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use anyhow::{bail, Context};
-use lathe_store::Store;
+use lathe_store::{ArtifactStore, LocalArtifactStore, Store};
 
 /// Where new experiments put artifacts: always the proxied scheme, so a
 /// database written by the CLI directly and later served by `lathe server`
@@ -56,6 +60,25 @@ pub(crate) async fn open(uri: &str) -> anyhow::Result<Arc<dyn Store>> {
             Ok(Arc::new(store))
         }
         Backend::Http(url) => Ok(Arc::new(lathe_store_rest::RestStore::new(&url)?)),
+    }
+}
+
+/// The artifact store for runs tracked at `uri`: a tracking server's
+/// artifact proxy for `http(s)://`, so the files land where the server (its
+/// UI, `lathe serve` elsewhere) reads them, as MLflow's client does; for a
+/// database, the directory `destination` that `lathe server` would proxy.
+pub(crate) fn open_artifacts(
+    uri: &str,
+    destination: &Path,
+) -> anyhow::Result<Arc<dyn ArtifactStore>> {
+    match parse(uri)? {
+        Backend::Http(url) => Ok(Arc::new(lathe_store_rest::RestArtifactStore::new(&url)?)),
+        Backend::Sqlite(_) | Backend::Postgres(_) => {
+            let store = LocalArtifactStore::open(destination).with_context(|| {
+                format!("cannot use artifacts destination {}", destination.display())
+            })?;
+            Ok(Arc::new(store))
+        }
     }
 }
 
