@@ -110,4 +110,16 @@ mod tests {
         assert!(parse("sqlite:///").is_err());
         assert_eq!(redact("postgresql://u:secret@h/db"), "postgresql://u:***@h/db");
     }
+
+    #[test]
+    fn artifacts_follow_the_tracking_uri() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("mlartifacts");
+        // A server's proxy is used as is: nothing is created on the client.
+        open_artifacts("http://127.0.0.1:5000", &dest).unwrap();
+        assert!(!dest.exists());
+        open_artifacts("sqlite:///x.db", &dest).unwrap();
+        assert!(dest.is_dir());
+        assert!(open_artifacts("mysql://x", &dest).is_err());
+    }
 }
