@@ -1,9 +1,13 @@
-//! Where tracking data lives: `--tracking-uri` / `--backend-store-uri` → a store.
+//! Where tracking data lives: `--tracking-uri` / `--backend-store-uri` → a
+//! store, and the artifact store that goes with it.
 
-use std::{path::PathBuf, sync::Arc};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use anyhow::{bail, Context};
-use lathe_store::Store;
+use lathe_store::{ArtifactStore, LocalArtifactStore, Store};
 
 /// Where new experiments put artifacts: always the proxied scheme, so a
 /// database written by the CLI directly and later served by `lathe server`
@@ -59,6 +63,25 @@ pub(crate) async fn open(uri: &str) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
+/// The artifact store for runs tracked at `uri`: a tracking server's
+/// artifact proxy for `http(s)://`, so the files land where the server (its
+/// UI, `lathe serve` elsewhere) reads them, as MLflow's client does; for a
+/// database, the directory `destination` that `lathe server` would proxy.
+pub(crate) fn open_artifacts(
+    uri: &str,
+    destination: &Path,
+) -> anyhow::Result<Arc<dyn ArtifactStore>> {
+    match parse(uri)? {
+        Backend::Http(url) => Ok(Arc::new(lathe_store_rest::RestArtifactStore::new(&url)?)),
+        Backend::Sqlite(_) | Backend::Postgres(_) => {
+            let store = LocalArtifactStore::open(destination).with_context(|| {
+                format!("cannot use artifacts destination {}", destination.display())
+            })?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
 /// A URL without its password, for messages.
 pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.find('@')) {
@@ -86,5 +109,17 @@ mod tests {
         assert!(parse("mysql://x").is_err());
         assert!(parse("sqlite:///").is_err());
         assert_eq!(redact("postgresql://u:secret@h/db"), "postgresql://u:***@h/db");
+    }
+
+    #[test]
+    fn artifacts_follow_the_tracking_uri() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("mlartifacts");
+        // A server's proxy is used as is: nothing is created on the client.
+        open_artifacts("http://127.0.0.1:5000", &dest).unwrap();
+        assert!(!dest.exists());
+        open_artifacts("sqlite:///x.db", &dest).unwrap();
+        assert!(dest.is_dir());
+        assert!(open_artifacts("mysql://x", &dest).is_err());
     }
 }

@@ -16,9 +16,18 @@
 //! (`RESOURCE_DOES_NOT_EXIST` is `NotFound`, `RESOURCE_ALREADY_EXISTS` is
 //! `AlreadyExists`, any other refusal is `InvalidParameter`), and a server
 //! that fails or cannot be reached is a [`StoreError::Backend`] naming its URL.
+//!
+//! Files go the same way: [`RestArtifactStore`] is the
+//! [`ArtifactStore`](lathe_store::ArtifactStore) behind the server's artifact
+//! proxy (`/api/2.0/mlflow-artifacts/…`), streaming both ways, so a command
+//! pointed at a server leaves its artifacts where the server (its UI, and
+//! `lathe serve` on another machine) can read them.
 
+mod artifacts;
 mod error;
 mod store_impl;
+
+pub use artifacts::{RestArtifactStore, ARTIFACTS_PREFIX, STALL_TIMEOUT};
 
 use std::time::Duration;
 
@@ -48,21 +57,14 @@ impl RestStore {
     /// with a path prefix when the server sits behind a proxy). A trailing
     /// `/` is ignored. Nothing is sent until the first call.
     pub fn new(base_url: &str) -> Result<Self> {
-        let base = base_url.trim().trim_end_matches('/');
-        let lower = base.to_ascii_lowercase();
-        let host = lower.strip_prefix("http://").or_else(|| lower.strip_prefix("https://"));
-        if host.is_none_or(|h| h.is_empty() || h.starts_with('/')) {
-            return Err(StoreError::invalid(format!(
-                "invalid tracking server URL '{base_url}': expected http://HOST[:PORT] or https://HOST[:PORT]"
-            )));
-        }
+        let base = checked_base(base_url)?;
         let client = reqwest::Client::builder()
             .user_agent(concat!("lathe/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .build()
             .map_err(|e| StoreError::Backend(format!("cannot build an HTTP client: {e}")))?;
-        Ok(RestStore { client, base: base.to_string() })
+        Ok(RestStore { client, base })
     }
 
     /// The server's URL, without a trailing `/`.
@@ -99,6 +101,20 @@ impl RestStore {
         serde_json::from_slice(body)
             .map_err(|e| StoreError::Backend(format!("unexpected answer from {method} {url}: {e}")))
     }
+}
+
+/// `base_url` without surrounding blanks and trailing `/`, refused unless it
+/// is `http(s)://HOST…`.
+fn checked_base(base_url: &str) -> Result<String> {
+    let base = base_url.trim().trim_end_matches('/');
+    let lower = base.to_ascii_lowercase();
+    let host = lower.strip_prefix("http://").or_else(|| lower.strip_prefix("https://"));
+    if host.is_none_or(|h| h.is_empty() || h.starts_with('/')) {
+        return Err(StoreError::invalid(format!(
+            "invalid tracking server URL '{base_url}': expected http://HOST[:PORT] or https://HOST[:PORT]"
+        )));
+    }
+    Ok(base.to_string())
 }
 
 /// A request message as query parameters: each field of the JSON object,

@@ -1,6 +1,7 @@
-//! `RestStore` against the real `lathe server`, started in-process on a
-//! free port over a fresh SQLite store: the shared conformance stories,
-//! a focused round trip, and the errors a client must tell apart.
+//! `RestStore` and `RestArtifactStore` against the real `lathe server`,
+//! started in-process on a free port over a fresh SQLite store: the shared
+//! conformance stories, focused round trips of metadata and of files through
+//! the artifact proxy, and the errors a client must tell apart.
 
 // Test code: a failed unwrap is a failed test with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -9,10 +10,10 @@ use std::sync::Arc;
 
 use lathe_core::{Metric, Param, RunStatus, Tag, ViewType};
 use lathe_store::{
-    CreateModelVersion, CreateRun, LocalArtifactStore, SearchQuery, SearchRuns, Store, StoreError,
-    UpdateRun,
+    ArtifactStore, CreateModelVersion, CreateRun, FileInfo, LocalArtifactStore, SearchQuery,
+    SearchRuns, Store, StoreError, UpdateRun,
 };
-use lathe_store_rest::RestStore;
+use lathe_store_rest::{RestArtifactStore, RestStore};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -218,6 +219,89 @@ async fn unreachable_server_is_a_backend_error_naming_the_url() -> TestResult {
             assert!(message.contains(&url), "{message}");
             assert!(message.to_lowercase().contains("refused"), "{message}");
         }
+        other => panic!("expected StoreError::Backend, got {other:?}"),
+    }
+    Ok(())
+}
+
+/// Everything `stream` yields, read to the end.
+async fn read_all(mut stream: lathe_store::artifacts::ByteStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).await.unwrap();
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn artifacts_round_trip_through_the_proxy() -> TestResult {
+    let (dir, rest) = start().await?;
+    let proxy = RestArtifactStore::new(rest.base_url())?;
+    let store: &dyn ArtifactStore = &proxy;
+    let on_server = dir.path().join("artifacts");
+
+    // A real file, big enough to take many chunks each way.
+    let big: Vec<u8> = (0..6 * 1024 * 1024 + 7).map(|i: u32| (i % 251) as u8).collect();
+    let source = dir.path().join("weights.bin");
+    tokio::fs::write(&source, &big).await?;
+    let file = tokio::fs::File::open(&source).await?;
+    let n = store.put("1/r/artifacts/model/data/weights.bin", Box::pin(file)).await?;
+    assert_eq!(n, big.len() as u64);
+    assert_eq!(std::fs::read(on_server.join("1/r/artifacts/model/data/weights.bin"))?, big);
+    store.put("1/r/artifacts/model/MLmodel", Box::pin(&b"flavors: {}\n"[..])).await?;
+    store.put("1/r/artifacts/model/my model.txt", Box::pin(&b"old"[..])).await?;
+    store.put("1/r/artifacts/model/my model.txt", Box::pin(&b"new"[..])).await?;
+    assert_eq!(std::fs::read(on_server.join("1/r/artifacts/model/my model.txt"))?, b"new");
+
+    let (stream, size) = store.get("1/r/artifacts/model/data/weights.bin").await?;
+    assert_eq!(size, big.len() as u64);
+    assert!(read_all(stream).await == big, "the downloaded bytes differ");
+
+    let listed = store.list("1/r/artifacts/model").await?;
+    let want = vec![
+        FileInfo { path: "1/r/artifacts/model/MLmodel".into(), is_dir: false, file_size: Some(12) },
+        FileInfo { path: "1/r/artifacts/model/data".into(), is_dir: true, file_size: None },
+        FileInfo {
+            path: "1/r/artifacts/model/my model.txt".into(),
+            is_dir: false,
+            file_size: Some(3),
+        },
+    ];
+    assert_eq!(listed, want);
+    // The same listing a local store gives over the same directory.
+    let local = LocalArtifactStore::open(&on_server)?;
+    assert_eq!(local.list("1/r/artifacts/model").await?, want);
+    assert_eq!(store.list("").await?, local.list("").await?);
+    assert_eq!(store.list("1/r/artifacts/model/data").await?.len(), 1);
+    assert!(store.list("1/missing").await?.is_empty());
+
+    store.delete("1/r/artifacts/model/MLmodel").await?;
+    assert!(matches!(store.get("1/r/artifacts/model/MLmodel").await, Err(StoreError::NotFound(_))));
+    store.delete("1/r/artifacts/model/data").await?;
+    assert!(!on_server.join("1/r/artifacts/model/data").exists());
+    let names: Vec<_> =
+        store.list("1/r/artifacts/model").await?.into_iter().map(|f| f.path).collect();
+    assert_eq!(names, vec!["1/r/artifacts/model/my model.txt".to_string()]);
+
+    match store.get("1/r/artifacts/nope.bin").await {
+        Err(StoreError::NotFound(m)) => assert!(m.contains(rest.base_url()), "{m}"),
+        Err(e) => panic!("expected NotFound, got {e:?}"),
+        Ok(_) => panic!("expected NotFound, got a file"),
+    }
+    assert!(matches!(store.delete("1/r/artifacts/nope.bin").await, Err(StoreError::NotFound(_))));
+    for bad in ["../escape.txt", "1/%2e%2e/%2e%2e/x", "/etc/passwd", ""] {
+        let put = store.put(bad, Box::pin(&b"x"[..])).await;
+        assert!(matches!(put, Err(StoreError::InvalidParameter(_))), "{bad:?}: {put:?}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn artifacts_on_an_unreachable_server_name_the_url() -> TestResult {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let url = format!("http://{addr}");
+    let proxy = RestArtifactStore::new(&url)?;
+    match proxy.put("a.txt", Box::pin(&b"x"[..])).await {
+        Err(StoreError::Backend(message)) => assert!(message.contains(&url), "{message}"),
         other => panic!("expected StoreError::Backend, got {other:?}"),
     }
     Ok(())

@@ -4,13 +4,12 @@
 //! metric difference, McNemar for classifiers). Either way the numbers go
 //! to a new run in the model's experiment.
 
-use std::{path::PathBuf, sync::Arc};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use lathe_core::{now_millis, DatasetInput, Metric, Param, RunRecorder, Tag, TaskKind};
 use lathe_data::{fingerprint, read_table, ReadOptions};
 use lathe_eval::{BootstrapConfig, Comparison};
-use lathe_store::ArtifactStore;
 
 use super::{
     evaluate, model_source,
@@ -70,9 +69,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     };
     let mut loaded = Vec::new();
     for uri in &uris {
-        loaded.push(model_source::load_with(uri, store.as_ref(), &artifacts).await?);
+        loaded.push(model_source::load_with(uri, store.as_ref(), artifacts.as_ref()).await?);
     }
-    let artifacts: Arc<dyn ArtifactStore> = Arc::new(artifacts);
     let tracker = Tracker::new(store, artifacts, tokio::runtime::Handle::current())?
         .with_source("lathe eval");
     let run_id = tokio::task::spawn_blocking(move || {

@@ -331,7 +331,7 @@ async fn load_llms(
         async move {
             match store {
                 Some((db, arts)) if is_uri(&spec) => {
-                    AdapterFiles::from_uri(&spec, db.as_ref(), arts).await
+                    AdapterFiles::from_uri(&spec, db.as_ref(), arts.as_ref()).await
                 }
                 _ => AdapterFiles::from_dir(Path::new(&spec)),
             }

@@ -6,7 +6,6 @@
 //! [`Tracker`], whose module explains why that cannot deadlock.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::Context;
 use lathe_core::{LifecycleStage, Tag};
@@ -15,11 +14,10 @@ use lathe_llm::lora::{merge, LoraConfig, Target};
 use lathe_llm::train::data::{read_jsonl, DataOptions, DataStats};
 use lathe_llm::train::{train, Samples, TrainConfig};
 use lathe_llm::{Engine, LoadedModel};
-use lathe_store::artifacts::LocalArtifactStore;
 use lathe_store::{CreateModelVersion, StoreError};
 
 use super::quickstart::tracker::Tracker;
-use super::TrackingArgs;
+use super::{ArtifactsArgs, TrackingArgs};
 use crate::output;
 
 /// LoRA fine-tuning commands.
@@ -114,9 +112,8 @@ pub(crate) struct FinetuneArgs {
     /// Experiment of the tracking run.
     #[arg(long, default_value = "llm-finetune")]
     experiment: String,
-    /// Directory of the artifact store the tracking server serves (its --artifacts-destination).
-    #[arg(long, default_value = "./mlartifacts")]
-    artifacts_destination: PathBuf,
+    #[command(flatten)]
+    artifacts: ArtifactsArgs,
     #[command(flatten)]
     tracking: TrackingArgs,
 }
@@ -149,10 +146,7 @@ async fn finetune(args: FinetuneArgs) -> anyhow::Result<()> {
     let lora = LoraConfig { rank: args.rank, alpha: args.alpha, dropout: args.dropout, targets };
     lora.validate()?;
     let store = crate::tracking_uri::open(&args.tracking.tracking_uri).await?;
-    let artifacts =
-        Arc::new(LocalArtifactStore::open(&args.artifacts_destination).with_context(|| {
-            format!("cannot use artifact directory {}", args.artifacts_destination.display())
-        })?);
+    let artifacts = args.artifacts.open(&args.tracking)?;
     let tracker = Tracker::new(store, artifacts, tokio::runtime::Handle::current())?;
     tokio::task::spawn_blocking(move || finetune_blocking(&args, lora, &tracker))
         .await

@@ -25,3 +25,25 @@ pub(crate) struct TrackingArgs {
     #[arg(long, env = "MLFLOW_TRACKING_URI", default_value = crate::tracking_uri::DEFAULT_TRACKING_URI)]
     pub(crate) tracking_uri: String,
 }
+
+/// `--artifacts-destination`, shared by every command that reads or writes
+/// artifacts; which store it opens depends on the tracking URI.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ArtifactsArgs {
+    /// Directory of the proxied artifacts (`mlflow-artifacts:/`) when the tracking URI is a
+    /// database (the same folder as `lathe server --artifacts-destination`). With an
+    /// http(s):// tracking URI it is not used: artifacts go up and down through that server's
+    /// artifact proxy.
+    #[arg(long, default_value = "./mlartifacts")]
+    pub(crate) artifacts_destination: std::path::PathBuf,
+}
+
+impl ArtifactsArgs {
+    /// The artifact store that goes with `tracking`'s store.
+    pub(crate) fn open(
+        &self,
+        tracking: &TrackingArgs,
+    ) -> anyhow::Result<std::sync::Arc<dyn lathe_store::ArtifactStore>> {
+        crate::tracking_uri::open_artifacts(&tracking.tracking_uri, &self.artifacts_destination)
+    }
+}

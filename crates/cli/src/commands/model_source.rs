@@ -1,13 +1,14 @@
 //! Where `lathe predict` and `lathe eval` find a trained pipeline: a local
 //! model folder, or `runs:/RUN/PATH`, `models:/NAME/VERSION`,
 //! `models:/NAME@ALIAS` resolved through the tracking store to files under
-//! the artifacts destination (`mlflow-artifacts:/` paths).
+//! the artifacts destination, or through the tracking server's artifact
+//! proxy when the tracking URI is `http(s)://` (`mlflow-artifacts:/` paths).
 
-use std::path::{Path, PathBuf};
+use std::{path::Path, sync::Arc};
 
 use anyhow::{bail, Context};
 use lathe_core::ModelUri;
-use lathe_store::{ArtifactStore, LocalArtifactStore, Store};
+use lathe_store::{ArtifactStore, Store};
 use lathe_train::{FittedPipeline, INPUT_EXAMPLE_FILE, META_FILE, MLMODEL_FILE, PREPROCESS_FILE};
 use tokio::io::AsyncReadExt;
 
@@ -18,9 +19,8 @@ use crate::tracking_uri;
 pub(crate) struct SourceArgs {
     #[command(flatten)]
     pub(crate) tracking: super::TrackingArgs,
-    /// Directory that holds the tracking server's proxied artifacts (`mlflow-artifacts:/`).
-    #[arg(long, default_value = "./mlartifacts")]
-    pub(crate) artifacts_destination: PathBuf,
+    #[command(flatten)]
+    pub(crate) artifacts: super::ArtifactsArgs,
 }
 
 /// A pipeline and where it came from.
@@ -37,14 +37,12 @@ pub(crate) async fn load(uri: &str, source: &SourceArgs) -> anyhow::Result<Loade
     }
     let store = tracking_uri::open(&source.tracking.tracking_uri).await?;
     let artifacts = open_artifacts(source)?;
-    load_with(uri, store.as_ref(), &artifacts).await
+    load_with(uri, store.as_ref(), artifacts.as_ref()).await
 }
 
-/// The artifact store under `--artifacts-destination`.
-pub(crate) fn open_artifacts(source: &SourceArgs) -> anyhow::Result<LocalArtifactStore> {
-    LocalArtifactStore::open(&source.artifacts_destination).with_context(|| {
-        format!("cannot use artifacts destination {}", source.artifacts_destination.display())
-    })
+/// The artifact store that goes with the tracking URI.
+pub(crate) fn open_artifacts(source: &SourceArgs) -> anyhow::Result<Arc<dyn ArtifactStore>> {
+    source.artifacts.open(&source.tracking)
 }
 
 fn load_folder(uri: &str) -> anyhow::Result<Loaded> {

@@ -10,14 +10,13 @@ mod executor;
 pub(crate) mod retrain;
 mod steps;
 
-use std::{path::PathBuf, sync::Arc};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use lathe_core::Tag;
 use lathe_pipeline::{Action, Cache, Pipeline, Plan};
-use lathe_store::LocalArtifactStore;
 
-use super::{quickstart::tracker::Tracker, TrackingArgs};
+use super::{quickstart::tracker::Tracker, ArtifactsArgs, TrackingArgs};
 use crate::{output, tracking_uri};
 pub(crate) use executor::StepReport;
 
@@ -37,9 +36,8 @@ pub(crate) struct Args {
     force: bool,
     #[command(flatten)]
     tracking: TrackingArgs,
-    /// Directory that holds the tracking server's proxied artifacts (`mlflow-artifacts:/`).
-    #[arg(long, default_value = "./mlartifacts")]
-    artifacts_destination: PathBuf,
+    #[command(flatten)]
+    artifacts: ArtifactsArgs,
 }
 
 /// What one call of [`execute`] asks for.
@@ -85,10 +83,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         return print_plan(&plan);
     }
     let store = tracking_uri::open(&args.tracking.tracking_uri).await?;
-    let artifacts =
-        Arc::new(LocalArtifactStore::open(&args.artifacts_destination).with_context(|| {
-            format!("cannot use artifacts destination {}", args.artifacts_destination.display())
-        })?);
+    let artifacts = args.artifacts.open(&args.tracking)?;
     let tracker = Tracker::new(store.clone(), artifacts, tokio::runtime::Handle::current())?
         .with_source("lathe run");
     let live = tracker.live_runs();

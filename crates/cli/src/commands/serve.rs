@@ -11,13 +11,12 @@
 //! `POST /feedback` takes ground-truth labels (`--no-prediction-log` turns both off).
 //! `--canary` and `--shadow` put a challenger version beside a served model.
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use lathe_serve::Policy;
-use lathe_store::{ArtifactStore, LocalArtifactStore};
 
-use super::TrackingArgs;
+use super::{ArtifactsArgs, TrackingArgs};
 use crate::tracking_uri;
 
 /// Flags of `lathe serve`.
@@ -30,9 +29,8 @@ pub(crate) struct Args {
     llm: super::llm::ServeArgs,
     #[command(flatten)]
     tracking: TrackingArgs,
-    /// Directory that holds the tracking server's proxied artifacts (`mlflow-artifacts:/`).
-    #[arg(long, default_value = "./mlartifacts")]
-    artifacts_destination: PathBuf,
+    #[command(flatten)]
+    artifacts: ArtifactsArgs,
     /// A challenger that answers a share of its model's requests, e.g.
     /// models:/churn@challenger=10% (repeat for other models).
     #[arg(long, value_name = "MODEL_URI=PERCENT")]
@@ -82,10 +80,8 @@ pub(crate) struct Args {
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     if args.llm.llm.is_some() || args.llm.embeddings.is_some() {
-        let source = super::model_source::SourceArgs {
-            tracking: args.tracking,
-            artifacts_destination: args.artifacts_destination,
-        };
+        let source =
+            super::model_source::SourceArgs { tracking: args.tracking, artifacts: args.artifacts };
         return super::llm::serve(
             args.llm,
             !args.models.is_empty(),
@@ -96,10 +92,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         .await;
     }
     let store = tracking_uri::open(&args.tracking.tracking_uri).await?;
-    let artifacts: Arc<dyn ArtifactStore> =
-        Arc::new(LocalArtifactStore::open(&args.artifacts_destination).with_context(|| {
-            format!("cannot use artifacts destination {}", args.artifacts_destination.display())
-        })?);
+    let artifacts = args.artifacts.open(&args.tracking)?;
     let mut models = Vec::with_capacity(args.models.len());
     for uri in &args.models {
         let model = lathe_serve::load(uri, &store, &artifacts).await?;

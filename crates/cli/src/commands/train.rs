@@ -7,12 +7,11 @@ mod steps;
 
 pub(crate) use steps::carve_validation;
 
-use std::{path::PathBuf, sync::Arc};
+use std::path::PathBuf;
 
 use anyhow::Context;
-use lathe_store::LocalArtifactStore;
 
-use super::{quickstart::tracker::Tracker, TrackingArgs};
+use super::{quickstart::tracker::Tracker, ArtifactsArgs, TrackingArgs};
 use crate::{output, tracking_uri};
 
 /// Flags of `lathe train`.
@@ -46,9 +45,8 @@ pub(crate) struct Args {
     pub(crate) experiment: String,
     #[command(flatten)]
     pub(crate) tracking: TrackingArgs,
-    /// Directory that holds the tracking server's proxied artifacts (`mlflow-artifacts:/`).
-    #[arg(long, default_value = "./mlartifacts")]
-    pub(crate) artifacts_destination: PathBuf,
+    #[command(flatten)]
+    pub(crate) artifacts: ArtifactsArgs,
     /// Register the model under this name (a new version).
     #[arg(long, value_name = "NAME")]
     pub(crate) register: Option<String>,
@@ -57,10 +55,7 @@ pub(crate) struct Args {
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let params = parse_params(&args.params)?;
     let store = tracking_uri::open(&args.tracking.tracking_uri).await?;
-    let artifacts =
-        Arc::new(LocalArtifactStore::open(&args.artifacts_destination).with_context(|| {
-            format!("cannot use artifacts destination {}", args.artifacts_destination.display())
-        })?);
+    let artifacts = args.artifacts.open(&args.tracking)?;
     let tracker = Tracker::new(store, artifacts, tokio::runtime::Handle::current())?
         .with_source("lathe train");
     let outcome = tokio::task::spawn_blocking(move || steps::run(&tracker, &args, &params))

@@ -16,6 +16,7 @@ mod pipeline_run;
 mod quickstart;
 mod quickstart_loop;
 mod reference_profile;
+mod remote_artifacts;
 mod retrain_server;
 mod rollback;
 mod serve;

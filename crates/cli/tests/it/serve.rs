@@ -49,7 +49,7 @@ pub(crate) fn request(
 }
 
 /// The first row of the quickstart's data as a `dataframe_split` body (label dropped).
-fn first_row() -> String {
+pub(crate) fn first_row() -> String {
     let csv = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/breast_cancer_wisconsin.csv"),
     )

@@ -5,12 +5,15 @@
 //! prediction ids are reported, and the first label of a prediction stands
 //! unless `--overwrite`.
 
-use std::{path::PathBuf, sync::Arc};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use lathe_store::{ArtifactStore, Feedback, FeedbackOutcome, LocalArtifactStore};
+use lathe_store::{Feedback, FeedbackOutcome};
 
-use crate::{commands::TrackingArgs, output, tracking_uri};
+use crate::{
+    commands::{ArtifactsArgs, TrackingArgs},
+    output, tracking_uri,
+};
 
 /// Labels written per store call.
 const CHUNK: usize = 5_000;
@@ -29,17 +32,13 @@ pub(crate) struct Args {
     overwrite: bool,
     #[command(flatten)]
     tracking: TrackingArgs,
-    /// Directory that holds the tracking server's proxied artifacts (`mlflow-artifacts:/`).
-    #[arg(long, default_value = "./mlartifacts")]
-    artifacts_destination: PathBuf,
+    #[command(flatten)]
+    artifacts: ArtifactsArgs,
 }
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let store = tracking_uri::open(&args.tracking.tracking_uri).await?;
-    let artifacts: Arc<dyn ArtifactStore> =
-        Arc::new(LocalArtifactStore::open(&args.artifacts_destination).with_context(|| {
-            format!("cannot use artifacts destination {}", args.artifacts_destination.display())
-        })?);
+    let artifacts = args.artifacts.open(&args.tracking)?;
     let uri = if args.model.contains('@') || args.model.contains('/') {
         format!("models:/{}", args.model)
     } else {

@@ -3,16 +3,19 @@
 //! as the artifact `reference/profile.json` of its run, tagged
 //! `lathe.reference_profile` on the version.
 
-use std::{collections::HashSet, path::PathBuf, sync::Arc};
+use std::{collections::HashSet, path::PathBuf};
 
 use anyhow::{bail, Context};
 use lathe_core::Tag;
 use lathe_monitor::{ProfileOptions, ProfileValues, ReferenceProfile};
 use lathe_serve::Output;
-use lathe_store::{ArtifactStore, LocalArtifactStore, Store};
+use lathe_store::{ArtifactStore, Store};
 
 use super::csv_columns::{is_integer_literal, is_missing};
-use crate::{commands::TrackingArgs, tracking_uri};
+use crate::{
+    commands::{ArtifactsArgs, TrackingArgs},
+    tracking_uri,
+};
 
 /// The artifact path of the profile inside a run's artifacts.
 pub(crate) const ARTIFACT: &str = "reference/profile.json";
@@ -30,9 +33,8 @@ pub(crate) struct Args {
     model: Option<String>,
     #[command(flatten)]
     tracking: TrackingArgs,
-    /// Directory that holds the tracking server's proxied artifacts (`mlflow-artifacts:/`).
-    #[arg(long, default_value = "./mlartifacts")]
-    artifacts_destination: PathBuf,
+    #[command(flatten)]
+    artifacts: ArtifactsArgs,
     /// Write the profile here (without --model and --out: to stdout).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -63,10 +65,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         return write(&profile, args.out.as_ref());
     };
     let store = tracking_uri::open(&args.tracking.tracking_uri).await?;
-    let artifacts: Arc<dyn ArtifactStore> =
-        Arc::new(LocalArtifactStore::open(&args.artifacts_destination).with_context(|| {
-            format!("cannot use artifacts destination {}", args.artifacts_destination.display())
-        })?);
+    let artifacts = args.artifacts.open(&args.tracking)?;
     let loaded = lathe_serve::load(uri, &store, &artifacts).await?;
     let predictions = predictions(&loaded, &features);
     if predictions.is_empty() {

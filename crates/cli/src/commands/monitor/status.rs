@@ -4,13 +4,16 @@
 
 use std::{path::PathBuf, sync::Arc};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use lathe_server::monitoring::{self, MonitoringConfig};
-use lathe_store::{ArtifactStore, LocalArtifactStore, MonitoringWindow, Store};
+use lathe_store::{MonitoringWindow, Store};
 
 use lathe_server::monitoring::report::{metric_names, summary};
 
-use crate::{commands::TrackingArgs, output, tracking_uri};
+use crate::{
+    commands::{ArtifactsArgs, TrackingArgs},
+    output, tracking_uri,
+};
 
 /// Flags shared by `status`, `alerts` and `report`.
 #[derive(Debug, clap::Args)]
@@ -20,9 +23,8 @@ pub(crate) struct Args {
     pub(crate) model: String,
     #[command(flatten)]
     pub(crate) tracking: TrackingArgs,
-    /// Directory that holds the tracking server's proxied artifacts (`mlflow-artifacts:/`).
-    #[arg(long, default_value = "./mlartifacts")]
-    pub(crate) artifacts_destination: PathBuf,
+    #[command(flatten)]
+    pub(crate) artifacts: ArtifactsArgs,
     /// The server's monitoring config (window size, minimum rows, threshold).
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
@@ -46,10 +48,7 @@ pub(crate) async fn load(args: &Args) -> anyhow::Result<Loaded> {
         config.windows.spec = w.parse()?;
     }
     let store = tracking_uri::open(&args.tracking.tracking_uri).await?;
-    let artifacts: Arc<dyn ArtifactStore> =
-        Arc::new(LocalArtifactStore::open(&args.artifacts_destination).with_context(|| {
-            format!("cannot use artifacts destination {}", args.artifacts_destination.display())
-        })?);
+    let artifacts = args.artifacts.open(&args.tracking)?;
     let (name, versions) = match args.model.split_once('@') {
         Some((name, alias)) => {
             let v = store.get_model_version_by_alias(name, alias).await?;
