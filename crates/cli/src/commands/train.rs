@@ -24,7 +24,8 @@ pub(crate) struct Args {
     #[arg(long, value_name = "COL")]
     pub(crate) target: String,
     /// The learner: gbm (gradient-boosted trees), forest (random forest),
-    /// linear (ridge / logistic regression with L1/L2) or auto (gbm for now).
+    /// linear (ridge / logistic regression with L1/L2) or auto (linear when an
+    /// input is free text, read as TF-IDF features; gbm otherwise).
     #[arg(long, default_value = "auto", value_parser = ["gbm", "forest", "linear", "auto"])]
     pub(crate) model: String,
     /// Learner hyperparameters as KEY=VALUE (e.g. num_leaves=15 learning_rate=0.05).

@@ -395,3 +395,33 @@ fn a_linear_model_is_trained_saved_as_weights_and_predicts() {
     assert_eq!(scored.lines().count(), 570, "a header and one line per row");
     assert!(scored.lines().next().unwrap().contains("proba_malignant"));
 }
+
+#[test]
+fn auto_picks_a_linear_model_for_free_text_and_boosting_otherwise() {
+    let ws = Workspace::new();
+    // 600 labelled snippets of the shared sentiment data: text and label only.
+    let source = super::harness::shared().join("data/sentiment_snippets.csv");
+    let mut reader = csv::Reader::from_path(&source).unwrap();
+    let path = ws.dir.path().join("snippets.csv");
+    let mut writer = csv::Writer::from_path(&path).unwrap();
+    writer.write_record(["text", "label"]).unwrap();
+    for record in reader.records().take(600) {
+        let record = record.unwrap();
+        writer.write_record([&record[2], &record[4]]).unwrap();
+    }
+    writer.flush().unwrap();
+    let run_param = |run_id: &str, key: &str| {
+        runtime().block_on(async {
+            let store = lathe_store_sqlite::open(&ws.db(), "mlflow-artifacts:/").await.unwrap();
+            let run = store.get_run(run_id).await.unwrap();
+            run.params.into_iter().find(|p| p.key == key).map(|p| p.value)
+        })
+    };
+    let out = ws.run(&["train", "--data", path.to_str().unwrap(), "--target", "label"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run_id = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().to_string();
+    assert_eq!(run_param(&run_id, "model").as_deref(), Some("linear"));
+
+    let run_id = train(&ws, "penguins.csv", "species", &[]);
+    assert_eq!(run_param(&run_id, "model").as_deref(), Some("gbm"));
+}

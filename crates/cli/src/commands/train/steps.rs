@@ -11,7 +11,8 @@ use std::path::Path;
 use anyhow::Context;
 use lathe_core::{now_millis, DatasetInput, Metric, Param, RunRecorder, Tag, TaskKind};
 use lathe_data::{
-    encode_target, fingerprint, read_table, split, PreprocessSpec, Preprocessor, ReadOptions,
+    encode_target, fingerprint, read_table, split, ColumnType, PreprocessSpec, Preprocessor,
+    ReadOptions,
 };
 use lathe_train::{AnyLearner, FittedPipeline, TabularLearner};
 
@@ -36,12 +37,15 @@ pub(crate) fn run(
 ) -> anyhow::Result<Outcome> {
     let path = args.data.as_path();
     let shown = path.display().to_string();
-    let learner_name = if args.model == "auto" { "gbm" } else { args.model.as_str() };
-    let learner = AnyLearner::new(learner_name, params)?;
     let mut progress = Progress::new(if args.register.is_some() { 6 } else { 5 });
 
     let step = progress.step("reading the data");
     let table = read_table(path, &ReadOptions::default())?;
+    let learner_name = match args.model.as_str() {
+        "auto" => auto_learner(&table, &args.target),
+        named => named,
+    };
+    let learner = AnyLearner::new(learner_name, params)?;
     for d in &table.diagnostics {
         if d.kind != lathe_data::DiagnosticKind::Infinite {
             eprintln!("warning: {shown}: {}", d.message);
@@ -163,6 +167,18 @@ pub(crate) fn run(
 
 /// Fitting rows and validation rows out of the training rows (stratified
 /// for classifiers); no validation when there are too few rows to spare.
+/// `--model auto`: free-text inputs become thousands of sparse TF-IDF
+/// columns, where a penalized linear model is the field's standard (and
+/// trees are slow and no better); any other table gets gradient boosting.
+fn auto_learner(table: &lathe_data::Table, target: &str) -> &'static str {
+    let text = table.columns.iter().any(|(name, kind)| name != target && *kind == ColumnType::Text);
+    if text {
+        "linear"
+    } else {
+        "gbm"
+    }
+}
+
 pub(crate) fn carve_validation(
     target: &lathe_core::Target,
     train: &[usize],
