@@ -94,18 +94,24 @@ pub fn parse_bool(s: &str) -> Option<bool> {
 
 /// The type of a string column from its non-missing values.
 pub fn infer_string_type<'a>(values: impl Iterator<Item = &'a str>) -> ColumnType {
+    infer_string_type_counted(values.map(|v| (v, 1)))
+}
+
+/// [`infer_string_type`] from values with how many rows hold each (a value
+/// may come more than once; its counts add up).
+pub fn infer_string_type_counted<'a>(values: impl Iterator<Item = (&'a str, usize)>) -> ColumnType {
     let mut n = 0usize;
     let mut all_dates = true;
     let mut words = 0usize;
     let mut chars = 0usize;
     let mut distinct = std::collections::HashSet::new();
-    for v in values {
-        n += 1;
+    for (v, count) in values {
+        n += count;
         if all_dates && parse_datetime(v).is_none() {
             all_dates = false;
         }
-        words += v.split_whitespace().count();
-        chars += v.chars().count();
+        words += v.split_whitespace().count() * count;
+        chars += v.chars().count() * count;
         distinct.insert(v);
     }
     if n == 0 {

@@ -27,10 +27,15 @@ pub(crate) struct OneHotStep {
 }
 
 impl OneHotStep {
-    pub fn fit(labels: &[Option<String>], max_categories: usize) -> OneHotStep {
+    /// Fits on the training labels with how many rows hold each (a label
+    /// may come more than once; its counts add up).
+    pub fn fit<'a>(
+        labels: impl IntoIterator<Item = (Option<&'a str>, usize)>,
+        max_categories: usize,
+    ) -> OneHotStep {
         let mut counts: HashMap<Option<&str>, usize> = HashMap::new();
-        for l in labels {
-            *counts.entry(l.as_deref()).or_default() += 1;
+        for (l, n) in labels {
+            *counts.entry(l).or_default() += n;
         }
         // Sorted labels, missing last (sklearn's order), then a stable
         // sort by count ascending: the first ones are the infrequent.
@@ -117,11 +122,18 @@ pub(crate) struct OrdinalStep {
 }
 
 impl OrdinalStep {
-    pub fn fit(labels: &[Option<String>]) -> OrdinalStep {
-        let mut categories: Vec<String> = labels.iter().flatten().cloned().collect();
+    pub fn fit<'a>(labels: impl IntoIterator<Item = Option<&'a str>>) -> OrdinalStep {
+        let mut categories = Vec::new();
+        let mut missing = false;
+        for l in labels {
+            match l {
+                Some(l) => categories.push(l.to_string()),
+                None => missing = true,
+            }
+        }
         categories.sort();
         categories.dedup();
-        OrdinalStep { categories, missing: labels.iter().any(Option::is_none) }
+        OrdinalStep { categories, missing }
     }
 
     /// Writes the code; returns whether the label was unseen in training.
@@ -139,16 +151,15 @@ impl OrdinalStep {
 mod tests {
     use super::*;
 
-    fn labels(spec: &[(&str, usize)]) -> Vec<Option<String>> {
-        spec.iter()
-            .flat_map(|(l, n)| std::iter::repeat_n((*l != "-").then(|| l.to_string()), *n))
-            .collect()
+    /// One label per row; "-" is missing.
+    fn labels<'a>(spec: &'a [(&'a str, usize)]) -> impl Iterator<Item = Option<&'a str>> + 'a {
+        spec.iter().flat_map(|(l, n)| std::iter::repeat_n((*l != "-").then_some(*l), *n))
     }
 
     #[test]
     fn cap_keeps_the_most_frequent_and_buckets_the_rest() {
-        let l = labels(&[("a", 5), ("b", 1), ("c", 1), ("d", 3), ("-", 2)]);
-        let s = OneHotStep::fit(&l, 3);
+        let l = [("a", 5), ("b", 1), ("c", 1), ("d", 3), ("-", 2)];
+        let s = OneHotStep::fit(labels(&l).map(|l| (l, 1)), 3);
         // Two keep their feature (a, d); ties b/c/missing → all rare.
         assert_eq!(s.categories, vec!["a", "d"]);
         assert_eq!((s.missing, s.missing_infrequent), (false, true));
@@ -160,13 +171,15 @@ mod tests {
         assert_eq!(out, [0.0, 0.0, 1.0]);
         assert!(s.apply(Some("zzz"), &mut out));
         assert!(!s.apply(None, &mut out));
-        let s = OneHotStep::fit(&l, 20);
+        let s = OneHotStep::fit(labels(&l).map(|l| (l, 1)), 20);
+        // Counted labels fit as the same labels one row at a time.
+        assert_eq!(OneHotStep::fit(l.iter().map(|(l, n)| ((*l != "-").then_some(*l), *n)), 20), s);
         assert_eq!((s.categories.len(), s.missing, s.width()), (4, true, 6));
     }
 
     #[test]
     fn ordinal_codes() {
-        let s = OrdinalStep::fit(&labels(&[("b", 1), ("a", 2), ("-", 1)]));
+        let s = OrdinalStep::fit(labels(&[("b", 1), ("a", 2), ("-", 1)]));
         let mut out = [0.0];
         assert!(!s.apply(Some("b"), &mut out));
         assert_eq!(out[0], 1.0);

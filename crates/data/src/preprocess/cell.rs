@@ -47,7 +47,7 @@ impl Loc {
     }
 }
 
-impl Cell<'_> {
+impl<'a> Cell<'a> {
     fn describe(&self) -> String {
         match self {
             Cell::Missing => "a missing value".into(),
@@ -98,9 +98,17 @@ impl Cell<'_> {
     /// Free text; missing is the empty document.
     pub fn text(&self) -> Cow<'_, str> {
         match self {
-            Cell::Missing => Cow::Borrowed(""),
-            Cell::Num(x) => Cow::Owned(format_number(*x)),
             Cell::Text(s) => Cow::Borrowed(s.as_ref()),
+            other => other.clone().into_text(),
+        }
+    }
+
+    /// [`Cell::text`], keeping the borrow of the value it came from.
+    pub fn into_text(self) -> Cow<'a, str> {
+        match self {
+            Cell::Missing => Cow::Borrowed(""),
+            Cell::Num(x) => Cow::Owned(format_number(x)),
+            Cell::Text(s) => s,
             Cell::Bool(b) => Cow::Owned(b.to_string()),
         }
     }
@@ -115,26 +123,95 @@ pub(crate) fn format_number(x: f64) -> String {
     }
 }
 
-/// A frame column as cells.
-pub(crate) fn column_cells(col: &Column) -> std::result::Result<Vec<Cell<'_>>, PolarsError> {
-    let dtype = col.dtype();
-    Ok(if dtype.is_primitive_numeric() {
-        let ca = col.cast(&DataType::Float64)?;
-        ca.f64()?.iter().map(|v| v.map_or(Cell::Missing, Cell::Num)).collect()
-    } else if dtype == &DataType::Boolean {
-        col.bool()?.iter().map(|v| v.map_or(Cell::Missing, Cell::Bool)).collect()
-    } else if dtype == &DataType::String {
-        col.str()?
-            .iter()
-            .map(|v| v.map_or(Cell::Missing, |s| Cell::Text(Cow::Borrowed(s))))
-            .collect()
-    } else {
-        let ca = col.cast(&DataType::String)?;
-        ca.str()?
-            .iter()
-            .map(|v| v.map_or(Cell::Missing, |s| Cell::Text(Cow::Owned(s.to_string()))))
-            .collect()
-    })
+/// A frame column, read as cells: numbers as `f64`, booleans as they are,
+/// every other type as text (cast once here, so cells can borrow it).
+pub(crate) enum Values {
+    Num(Float64Chunked),
+    Bool(BooleanChunked),
+    Text(StringChunked),
+}
+
+impl Values {
+    pub fn of(col: &Column) -> std::result::Result<Values, PolarsError> {
+        let dtype = col.dtype();
+        Ok(if dtype.is_primitive_numeric() {
+            Values::Num(col.cast(&DataType::Float64)?.f64()?.clone())
+        } else if dtype == &DataType::Boolean {
+            Values::Bool(col.bool()?.clone())
+        } else if dtype == &DataType::String {
+            Values::Text(col.str()?.clone())
+        } else {
+            Values::Text(col.cast(&DataType::String)?.str()?.clone())
+        })
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Values::Num(ca) => ca.len(),
+            Values::Bool(ca) => ca.len(),
+            Values::Text(ca) => ca.len(),
+        }
+    }
+
+    /// Every row's cell, in order.
+    pub fn cells(&self) -> Box<dyn Iterator<Item = Cell<'_>> + '_> {
+        match self {
+            Values::Num(ca) => Box::new(ca.iter().map(|v| v.map_or(Cell::Missing, Cell::Num))),
+            Values::Bool(ca) => Box::new(ca.iter().map(|v| v.map_or(Cell::Missing, Cell::Bool))),
+            Values::Text(ca) => Box::new(
+                ca.iter().map(|v| v.map_or(Cell::Missing, |s| Cell::Text(Cow::Borrowed(s)))),
+            ),
+        }
+    }
+
+    /// The distinct cells with how many rows hold each (in no set order),
+    /// and each row's index into that list. Equal raw values are one entry:
+    /// texts compare as written, numbers by their bits.
+    pub fn distinct(&self) -> (Vec<(Cell<'_>, usize)>, Vec<u32>) {
+        match self {
+            Values::Num(ca) => {
+                let (keys, codes) = codes(ca.iter().map(|v| v.map(f64::to_bits)));
+                let cells = keys
+                    .into_iter()
+                    .map(|(k, n)| (k.map_or(Cell::Missing, |b| Cell::Num(f64::from_bits(b))), n));
+                (cells.collect(), codes)
+            }
+            Values::Bool(ca) => {
+                let (keys, codes) = codes(ca.iter());
+                let cells = keys.into_iter().map(|(k, n)| (k.map_or(Cell::Missing, Cell::Bool), n));
+                (cells.collect(), codes)
+            }
+            Values::Text(ca) => {
+                let (keys, codes) = codes(ca.iter());
+                let cells = keys
+                    .into_iter()
+                    .map(|(k, n)| (k.map_or(Cell::Missing, |s| Cell::Text(Cow::Borrowed(s))), n));
+                (cells.collect(), codes)
+            }
+        }
+    }
+}
+
+/// Numbers the distinct keys in order of first appearance; returns them
+/// with their counts, and each item's number.
+fn codes<K: std::hash::Hash + Eq + Copy>(
+    items: impl Iterator<Item = K>,
+) -> (Vec<(K, usize)>, Vec<u32>) {
+    let mut index: PlHashMap<K, u32> = PlHashMap::default();
+    let mut keys: Vec<(K, usize)> = Vec::new();
+    let codes = items
+        .map(|k| {
+            let code = *index.entry(k).or_insert_with(|| {
+                keys.push((k, 0));
+                // A column has far fewer than 2^32 distinct values in memory.
+                (keys.len() - 1) as u32
+            });
+            keys[code as usize].1 += 1;
+            code
+        })
+        .collect();
+    (keys, codes)
 }
 
 /// A JSON field as a cell.

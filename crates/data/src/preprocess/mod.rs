@@ -12,6 +12,7 @@
 
 mod categorical;
 mod cell;
+mod columnar;
 mod numeric;
 mod spec;
 mod text;
@@ -25,12 +26,14 @@ use serde::{Deserialize, Serialize};
 use lathe_core::FeatureMatrix;
 
 use self::categorical::{OneHotStep, OrdinalStep};
-use self::cell::{column_cells, json_cell, Cell, Loc};
+use self::cell::{json_cell, Cell, Loc, Values};
 pub(crate) use self::numeric::quantile;
 use self::numeric::NumericStep;
 pub use self::spec::{CategoricalEncoding, Imputation, PreprocessSpec, Scaling};
 use self::text::TfidfStep;
-use crate::types::{infer_string_type, is_na_token, parse_bool, parse_datetime, ColumnType};
+use crate::types::{
+    infer_string_type_counted, is_na_token, parse_bool, parse_datetime, ColumnType,
+};
 use crate::{Error, Result};
 
 /// Format tag and version of the saved JSON.
@@ -116,14 +119,17 @@ impl Preprocessor {
             if name == target {
                 continue;
             }
-            let cells = column_cells(col).map_err(polars)?;
-            if cells.iter().all(|c| c.label().is_none()) {
+            let values = Values::of(col).map_err(polars)?;
+            if values.cells().all(|c| c.label().is_none()) {
                 dropped.push(name);
                 continue;
             }
+            // Texts and booleans are counted once: inferring their type and
+            // fitting a categorical step need only the distinct values.
+            let distinct = (!matches!(values, Values::Num(_))).then(|| values.distinct().0);
             let forced = spec.column_types.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
-            let kind = forced.unwrap_or_else(|| infer_kind(col.dtype(), &cells));
-            let step = fit_step(&name, kind, &cells, spec)?;
+            let kind = forced.unwrap_or_else(|| infer_kind(col.dtype(), distinct.as_deref()));
+            let step = fit_step(&name, kind, &values, distinct, spec)?;
             columns.push(FittedColumn { name, kind, step });
         }
         Ok(Preprocessor::assemble(spec.clone(), target.to_string(), columns, dropped))
@@ -198,21 +204,18 @@ impl Preprocessor {
         self.check_schema(names.iter().copied())?;
         let rows = frame.height();
         let width = self.names.len();
-        let mut values = vec![0.0; rows * width];
         let mut report = TransformReport { rows, unseen: Vec::new() };
+        let mut prepared = Vec::with_capacity(self.columns.len());
         for (c, &offset) in self.columns.iter().zip(&self.offsets) {
             let col = frame.column(&c.name).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-            let cells = column_cells(col).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-            let w = c.step.width();
-            let mut unseen = 0;
-            for (i, cell) in cells.iter().enumerate() {
-                let out = &mut values[i * width + offset..i * width + offset + w];
-                unseen += usize::from(c.step.apply(&c.name, cell, Loc::Row(i), out)?);
-            }
+            let values = Values::of(col).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+            let (p, unseen) = columnar::prepare(c, &values)?;
             if matches!(c.step, Step::OneHot(_) | Step::Ordinal(_)) {
                 report.unseen.push((c.name.clone(), unseen));
             }
+            prepared.push((p, offset));
         }
+        let values = columnar::lay_out(&prepared, rows, width);
         let matrix = FeatureMatrix::new(self.names.clone(), values)
             .map_err(|e| Error::InvalidArgument(e.to_string()))?;
         Ok((matrix, report))
@@ -265,8 +268,9 @@ impl Preprocessor {
     }
 }
 
-/// A frame column's type from its dtype and values (see [`crate::types`]).
-fn infer_kind(dtype: &DataType, cells: &[Cell<'_>]) -> ColumnType {
+/// A frame column's type from its dtype and, for texts, its distinct
+/// values with their counts (see [`crate::types`]).
+fn infer_kind(dtype: &DataType, distinct: Option<&[(Cell<'_>, usize)]>) -> ColumnType {
     if dtype.is_primitive_numeric() {
         return ColumnType::Numeric;
     }
@@ -274,34 +278,38 @@ fn infer_kind(dtype: &DataType, cells: &[Cell<'_>]) -> ColumnType {
         DataType::Boolean => ColumnType::Boolean,
         DataType::Date | DataType::Datetime(..) => ColumnType::Datetime,
         _ => {
-            let texts: Vec<&str> = cells
+            let texts: Vec<(&str, usize)> = distinct
+                .unwrap_or_default()
                 .iter()
-                .filter_map(|c| match c {
-                    Cell::Text(s) if !is_na_token(s) => Some(s.trim()),
+                .filter_map(|(c, n)| match c {
+                    Cell::Text(s) if !is_na_token(s) => Some((s.trim(), *n)),
                     _ => None,
                 })
                 .collect();
-            if texts.iter().all(|s| s.parse::<f64>().is_ok()) {
+            if texts.iter().all(|(s, _)| s.parse::<f64>().is_ok()) {
                 ColumnType::Numeric
-            } else if texts.iter().all(|s| parse_bool(s).is_some()) {
+            } else if texts.iter().all(|(s, _)| parse_bool(s).is_some()) {
                 ColumnType::Boolean
             } else {
-                infer_string_type(texts.into_iter())
+                infer_string_type_counted(texts.into_iter())
             }
         }
     }
 }
 
+/// `distinct`: the column's distinct cells with their counts, when the
+/// caller already has them.
 fn fit_step(
     name: &str,
     kind: ColumnType,
-    cells: &[Cell<'_>],
+    values: &Values,
+    distinct: Option<Vec<(Cell<'_>, usize)>>,
     spec: &PreprocessSpec,
 ) -> Result<Step> {
     Ok(match kind {
         ColumnType::Numeric => {
-            let values = cells
-                .iter()
+            let values = values
+                .cells()
                 .enumerate()
                 .map(|(i, c)| c.number(name, Loc::Row(i)))
                 .collect::<Result<Vec<_>>>()?;
@@ -313,21 +321,27 @@ fn fit_step(
             ))
         }
         ColumnType::Categorical | ColumnType::Boolean => {
-            let labels: Vec<Option<String>> = cells.iter().map(Cell::label).collect();
+            // Distinct cells can share a label (" a" and "a", 3 and 3.0).
+            let distinct = distinct.unwrap_or_else(|| values.distinct().0);
+            let labels: Vec<(Option<String>, usize)> =
+                distinct.iter().map(|(c, n)| (c.label(), *n)).collect();
+            let labels = labels.iter().map(|(l, n)| (l.as_deref(), *n));
             match spec.categorical {
                 CategoricalEncoding::OneHot => {
-                    Step::OneHot(OneHotStep::fit(&labels, spec.max_categories))
+                    Step::OneHot(OneHotStep::fit(labels, spec.max_categories))
                 }
-                CategoricalEncoding::Ordinal => Step::Ordinal(OrdinalStep::fit(&labels)),
+                CategoricalEncoding::Ordinal => {
+                    Step::Ordinal(OrdinalStep::fit(labels.map(|(l, _)| l)))
+                }
             }
         }
         ColumnType::Text => {
-            Step::Tfidf(TfidfStep::fit(cells.iter().map(Cell::text), spec.max_features))
+            Step::Tfidf(TfidfStep::fit(values.cells().map(Cell::into_text), spec.max_features))
         }
         ColumnType::Datetime => {
-            let mut parts = vec![Vec::with_capacity(cells.len()); DATE_PARTS.len()];
-            for (i, c) in cells.iter().enumerate() {
-                let p = date_parts(name, c, Loc::Row(i))?;
+            let mut parts = vec![Vec::with_capacity(values.len()); DATE_PARTS.len()];
+            for (i, c) in values.cells().enumerate() {
+                let p = date_parts(name, &c, Loc::Row(i))?;
                 for (k, v) in parts.iter_mut().enumerate() {
                     v.push(p.map(|p| p[k]));
                 }

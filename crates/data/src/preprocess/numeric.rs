@@ -28,11 +28,16 @@ impl NumericStep {
         indicators: bool,
     ) -> NumericStep {
         let mut present: Vec<f64> = values.iter().flatten().copied().collect();
-        present.sort_by(f64::total_cmp);
         let missing = present.len() < values.len();
+        // The median needs only its two middle values; sorting a large
+        // column for them dominated fitting. The mean keeps its sorted
+        // summation order, so its bits do not change.
+        if !matches!(imputation, Imputation::Median) {
+            present.sort_by(f64::total_cmp);
+        }
         let fill = match imputation {
             Imputation::Mean => mean(&present),
-            Imputation::Median => quantile(&present, 0.5),
+            Imputation::Median => median(&mut present),
             Imputation::MostFrequent => most_frequent(&present),
             Imputation::Constant(c) => *c,
         };
@@ -96,8 +101,26 @@ pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
     let pos = q * (n - 1) as f64;
     let lo = pos.floor() as usize;
     let hi = (lo + 1).min(n - 1);
-    let t = pos - lo as f64;
-    let (a, b) = (sorted[lo], sorted[hi]);
+    lerp(sorted[lo], sorted[hi], pos - lo as f64)
+}
+
+/// `quantile(sorted, 0.5)` of unsorted values (reordered): the two middle
+/// values by selection, so the same bits without a sort.
+fn median(values: &mut [f64]) -> f64 {
+    let n = values.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let pos = 0.5 * (n - 1) as f64;
+    let lo = pos.floor() as usize;
+    let (_, a, above) = values.select_nth_unstable_by(lo, f64::total_cmp);
+    let a = *a;
+    // The next value in order is the least of those above (none when n = 1).
+    let b = above.iter().copied().min_by(f64::total_cmp).unwrap_or(a);
+    lerp(a, b, pos - lo as f64)
+}
+
+fn lerp(a: f64, b: f64, t: f64) -> f64 {
     // numpy's _lerp: exact at both ends.
     if t >= 0.5 {
         b - (b - a) * (1.0 - t)
@@ -141,5 +164,24 @@ mod tests {
         let s = NumericStep::fit(&[Some(5.0), Some(5.0)], &Imputation::Mean, Scaling::Robust, true);
         assert_eq!((s.center, s.scale, s.indicator), (5.0, 1.0, false));
         assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0], 0.25), 1.75);
+    }
+
+    #[test]
+    fn median_by_selection_equals_the_sorted_quantile() {
+        let mut state = 7u64;
+        for n in [1, 2, 3, 4, 5, 10, 101, 1000] {
+            let mut v: Vec<f64> = (0..n)
+                .map(|_| {
+                    state =
+                        state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    // Few distinct values, so ties straddle the middle.
+                    ((state >> 33) % 7) as f64 * 0.1 - 0.3
+                })
+                .collect();
+            let mut sorted = v.clone();
+            sorted.sort_by(f64::total_cmp);
+            assert_eq!(median(&mut v).to_bits(), quantile(&sorted, 0.5).to_bits(), "n = {n}");
+        }
+        assert!(median(&mut []).is_nan());
     }
 }
