@@ -236,14 +236,16 @@ impl OutFormat {
 /// once, Parquet one row group per chunk.
 enum Sink {
     Csv(polars::io::csv::write::BatchedWriter<File>),
-    Parquet(polars::io::parquet::write::BatchedWriter<File>),
+    Parquet(Box<polars::io::parquet::write::BatchedWriter<File>>),
 }
 
 impl Sink {
     fn new(format: OutFormat, file: File, schema: &Schema) -> polars::prelude::PolarsResult<Sink> {
         Ok(match format {
             OutFormat::Csv => Sink::Csv(CsvWriter::new(file).batched(schema)?),
-            OutFormat::Parquet => Sink::Parquet(ParquetWriter::new(file).batched(schema)?),
+            OutFormat::Parquet => {
+                Sink::Parquet(Box::new(ParquetWriter::new(file).batched(schema)?))
+            }
         })
     }
 
