@@ -81,7 +81,7 @@ fn score_file(
         let first = total.rows;
         let (predictions, report) = pipeline.predict_frame(&table.frame).with_context(|| {
             format!(
-                "{}: scoring the rows {} to {} (rows below count from the first of them)",
+                "{}: scoring rows {} to {} (a row number below counts from the first of them)",
                 data.display(),
                 first + 1,
                 first + table.frame.height()
