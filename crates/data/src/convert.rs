@@ -23,6 +23,10 @@ pub(crate) enum Locator<'a> {
     JsonLine,
     /// Parquet: the 1-based row.
     Row,
+    /// A chunk of a larger file: each row's line in the whole file.
+    Lines(Vec<u64>),
+    /// A chunk of a Parquet file starting at this 0-based row of the whole file.
+    RowsFrom(usize),
 }
 
 impl Locator<'_> {
@@ -48,6 +52,8 @@ impl Locator<'_> {
             }
             Locator::JsonLine => format!("line {}", row + 1),
             Locator::Row => format!("row {}", row + 1),
+            Locator::Lines(lines) => format!("line {}", lines.get(row).copied().unwrap_or(0)),
+            Locator::RowsFrom(first) => format!("row {}", first + row + 1),
         }
     }
 }
@@ -59,11 +65,22 @@ pub(crate) struct Converted {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Which findings to look for: a chunk of a file cannot tell whether its
+/// column is all-null, constant or an identifier, and looking costs time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Findings {
+    /// Everything, for a whole table.
+    All,
+    /// NaN and ±inf only (they are about values, not the column).
+    Values,
+}
+
 pub(crate) fn convert_column(
     path: &Path,
     col: &Column,
     forced: Option<ColumnType>,
     locator: &Locator<'_>,
+    findings: Findings,
 ) -> Result<Converted> {
     let name = col.name().to_string();
     let polars = |e: PolarsError| Error::Polars { path: path.into(), message: e.to_string() };
@@ -152,7 +169,7 @@ pub(crate) fn convert_column(
             path.display()
         )));
     };
-    let (column, diagnostics) = diagnose(&name, column, kind).map_err(polars)?;
+    let (column, diagnostics) = diagnose(&name, column, kind, locator, findings).map_err(polars)?;
     Ok(Converted { column, kind, diagnostics })
 }
 
@@ -205,6 +222,8 @@ fn diagnose(
     name: &str,
     column: Column,
     kind: ColumnType,
+    locator: &Locator<'_>,
+    findings: Findings,
 ) -> PolarsResult<(Column, Vec<Diagnostic>)> {
     let mut out = Vec::new();
     let mut diag = |kind, message: String| {
@@ -229,14 +248,17 @@ fn diagnose(
             diag(
                 DiagnosticKind::Infinite,
                 format!(
-                    "column {name:?}: {} infinite value(s) (first at row {}); preprocessing refuses them: replace them or mark them missing",
+                    "column {name:?}: {} infinite value(s) (first at {}); preprocessing refuses them: replace them or mark them missing",
                     inf.len(),
-                    first + 1
+                    locator.locate(first)
                 ),
             );
         }
     }
     let len = column.len();
+    if findings == Findings::Values {
+        return Ok((column, out));
+    }
     if column.null_count() == len {
         diag(
             DiagnosticKind::AllNull,

@@ -30,6 +30,7 @@
 //! ```
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod chunks;
 mod convert;
 mod error;
 pub mod fingerprint;
@@ -42,6 +43,7 @@ mod target;
 pub mod types;
 mod write;
 
+pub use chunks::{ChunkedReader, ReadProgress};
 pub use error::{Error, Result};
 pub use fingerprint::{fingerprint, Fingerprint};
 /// The Polars version lathe-data reads with, for callers that handle its frames.

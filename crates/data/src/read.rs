@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use crate::convert::{convert_column, Locator};
+use crate::convert::{convert_column, Findings, Locator};
 use crate::types::ColumnType;
 use crate::{Error, Result};
 
@@ -88,7 +88,7 @@ pub fn read_table(path: &Path, opts: &ReadOptions) -> Result<Table> {
             let frame = ParquetReader::new(Cursor::new(bytes))
                 .finish()
                 .map_err(|e| polars_err(path, &e))?;
-            finish(path, frame, opts, Locator::Row)
+            finish(path, frame, opts, Locator::Row, Findings::All)
         }
         Some("jsonl" | "ndjson") => {
             check_json_lines(path, &bytes)?;
@@ -97,13 +97,13 @@ pub fn read_table(path: &Path, opts: &ReadOptions) -> Result<Table> {
                 .infer_schema_len(None)
                 .finish()
                 .map_err(|e| polars_err(path, &e))?;
-            finish(path, frame, opts, Locator::JsonLine)
+            finish(path, frame, opts, Locator::JsonLine, Findings::All)
         }
         _ => Err(Error::UnsupportedFormat { path: path.into() }),
     }
 }
 
-fn polars_err(path: &Path, e: &PolarsError) -> Error {
+pub(crate) fn polars_err(path: &Path, e: &PolarsError) -> Error {
     Error::Polars { path: path.into(), message: e.to_string() }
 }
 
@@ -117,24 +117,16 @@ fn read_csv(path: &Path, bytes: Vec<u8>, opts: &ReadOptions) -> Result<Table> {
         .into_reader_with_file_handle(Cursor::new(&bytes))
         .finish()
         .map_err(|e| polars_err(path, &e))?;
-    finish(path, frame, opts, Locator::Csv { bytes: &bytes, separator: opts.separator })
+    let locator = Locator::Csv { bytes: &bytes, separator: opts.separator };
+    finish(path, frame, opts, locator, Findings::All)
 }
 
 /// Empty file, duplicate header names and ragged rows, with lines.
 fn check_csv_structure(path: &Path, bytes: &[u8], separator: u8) -> Result<()> {
     let mut reader =
         csv::ReaderBuilder::new().delimiter(separator).has_headers(true).from_reader(bytes);
-    let headers = reader.byte_headers().map_err(|e| csv_err(path, &e))?.clone();
-    if headers.is_empty() {
-        return Err(Error::EmptyFile { path: path.into(), what: "no header" });
-    }
-    let mut seen = std::collections::HashMap::new();
-    for (i, name) in headers.iter().enumerate() {
-        let name = String::from_utf8_lossy(name).trim().to_string();
-        if let Some(first) = seen.insert(name.clone(), i + 1) {
-            return Err(Error::DuplicateHeader { path: path.into(), name, first, position: i + 1 });
-        }
-    }
+    let headers = reader.byte_headers().map_err(|e| csv_err(path, &e))?;
+    check_header(path, headers)?;
     let mut record = csv::ByteRecord::new();
     let mut rows = 0usize;
     loop {
@@ -150,7 +142,22 @@ fn check_csv_structure(path: &Path, bytes: &[u8], separator: u8) -> Result<()> {
     Ok(())
 }
 
-fn csv_err(path: &Path, e: &csv::Error) -> Error {
+/// A header with no names or a name twice is refused.
+pub(crate) fn check_header(path: &Path, headers: &csv::ByteRecord) -> Result<()> {
+    if headers.is_empty() {
+        return Err(Error::EmptyFile { path: path.into(), what: "no header" });
+    }
+    let mut seen = std::collections::HashMap::new();
+    for (i, name) in headers.iter().enumerate() {
+        let name = String::from_utf8_lossy(name).trim().to_string();
+        if let Some(first) = seen.insert(name.clone(), i + 1) {
+            return Err(Error::DuplicateHeader { path: path.into(), name, first, position: i + 1 });
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn csv_err(path: &Path, e: &csv::Error) -> Error {
     match e.kind() {
         csv::ErrorKind::UnequalLengths { pos, expected_len, len } => Error::RaggedRow {
             path: path.into(),
@@ -170,27 +177,7 @@ fn check_json_lines(path: &Path, bytes: &[u8]) -> Result<()> {
             continue;
         }
         rows += 1;
-        match serde_json::from_slice::<serde_json::Value>(line) {
-            Ok(serde_json::Value::Object(_)) => {}
-            Ok(_) => {
-                return Err(Error::BadValue {
-                    path: path.into(),
-                    location: format!("line {}", i + 1),
-                    column: String::new(),
-                    value: String::from_utf8_lossy(line).chars().take(80).collect(),
-                    expected: "a JSON object".into(),
-                })
-            }
-            Err(e) => {
-                return Err(Error::BadValue {
-                    path: path.into(),
-                    location: format!("line {}", i + 1),
-                    column: String::new(),
-                    value: String::from_utf8_lossy(line).chars().take(80).collect(),
-                    expected: format!("valid JSON ({e})"),
-                })
-            }
-        }
+        check_json_line(path, line, i as u64 + 1)?;
     }
     if rows == 0 {
         return Err(Error::EmptyFile { path: path.into(), what: "no rows" });
@@ -198,8 +185,30 @@ fn check_json_lines(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// One JSON line must hold an object; `number` is its 1-based line.
+pub(crate) fn check_json_line(path: &Path, line: &[u8], number: u64) -> Result<()> {
+    let expected = match serde_json::from_slice::<serde_json::Value>(line) {
+        Ok(serde_json::Value::Object(_)) => return Ok(()),
+        Ok(_) => "a JSON object".to_string(),
+        Err(e) => format!("valid JSON ({e})"),
+    };
+    Err(Error::BadValue {
+        path: path.into(),
+        location: format!("line {number}"),
+        column: String::new(),
+        value: String::from_utf8_lossy(line).chars().take(80).collect(),
+        expected,
+    })
+}
+
 /// Types every column and collects the diagnostics.
-fn finish(path: &Path, frame: DataFrame, opts: &ReadOptions, locator: Locator) -> Result<Table> {
+pub(crate) fn finish(
+    path: &Path,
+    frame: DataFrame,
+    opts: &ReadOptions,
+    locator: Locator,
+    findings: Findings,
+) -> Result<Table> {
     let path: PathBuf = path.into();
     if frame.height() == 0 {
         return Err(Error::EmptyFile { path, what: "no rows" });
@@ -229,7 +238,7 @@ fn finish(path: &Path, frame: DataFrame, opts: &ReadOptions, locator: Locator) -
             continue;
         }
         let forced = opts.schema_overrides.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
-        let converted = convert_column(&path, col, forced, &locator)?;
+        let converted = convert_column(&path, col, forced, &locator, findings)?;
         diagnostics.extend(converted.diagnostics);
         columns.push((name, converted.kind));
         out.push(converted.column);

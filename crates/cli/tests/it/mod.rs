@@ -13,6 +13,7 @@ mod monitoring_tasks;
 #[cfg(feature = "onnx")]
 mod onnx;
 mod pipeline_run;
+mod predict;
 mod quickstart;
 mod quickstart_loop;
 mod reference_profile;

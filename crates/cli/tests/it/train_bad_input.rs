@@ -91,7 +91,7 @@ fn infinite_values_are_refused_and_nan_is_missing() {
     let ws = Workspace::new();
     let csv = rows(60, |i| if i == 4 { "inf,a,yes".into() } else { good(i) });
     let (code, err) = train_on(&ws, "inf.csv", &csv);
-    assert_refused(code, &err, &["inf.csv", "column \"x\"", "infinite", "row 5"]);
+    assert_refused(code, &err, &["inf.csv", "column \"x\"", "infinite", "line 6"]);
     let csv = rows(60, |i| if i == 4 { "-inf,a,yes".into() } else { good(i) });
     let (code, err) = train_on(&ws, "ninf.csv", &csv);
     assert_refused(code, &err, &["ninf.csv", "infinite"]);

@@ -95,7 +95,7 @@ fn diagnostics_for_all_null_constant_nan_and_inf() {
     );
     assert!(t.diagnostics[0].message.contains("dropped from the features"));
     assert!(t.diagnostics[2].message.contains("1 NaN value(s), treated as missing"));
-    assert!(t.diagnostics[3].message.contains("2 infinite value(s) (first at row 2)"));
+    assert!(t.diagnostics[3].message.contains("2 infinite value(s) (first at line 3)"));
     assert_eq!(t.frame.column("x").unwrap().null_count(), 1, "NaN became missing");
     // ±inf is refused at fit, with row and column.
     let e = Preprocessor::fit(&t.frame, "y", &PreprocessSpec::default()).unwrap_err().to_string();

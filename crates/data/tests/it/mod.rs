@@ -1,6 +1,7 @@
 //! One module per concern; shared helpers here.
 
 mod bad_input;
+mod chunks;
 mod equivalence;
 mod readers;
 mod reference;
