@@ -110,17 +110,62 @@ pub fn classification_intervals(
 ) -> Result<Vec<Interval>> {
     check_classification("bootstrap", y_true, proba, classes)?;
     let k = classes.len();
+    let mut layout = BinaryLayout::new(proba, k);
     let (mut ys, mut ps) = (Vec::new(), Vec::new());
     let metrics = |rows: &[usize]| {
         ys.clear();
         ps.clear();
-        for &i in rows {
+        let mut take = |i: usize| {
             ys.push(y_true[i]);
             ps.extend_from_slice(&proba[i * k..(i + 1) * k]);
+        };
+        match &mut layout {
+            Some(layout) => layout.each_in_score_order(rows, &mut take),
+            None => rows.iter().for_each(|&i| take(i)),
         }
         Ok(ClassificationMetrics::compute(&ys, &ps, classes)?.named())
     };
     bootstrap_metrics(y_true.len(), config, metrics, progress)
+}
+
+/// A binary resample laid out by falling positive score. The ROC and PR
+/// areas sort the rows by score, which on a large test set was most of the
+/// bootstrap's time (2,000 sorts of 160,000 rows: 40 s); rows that arrive
+/// already in that order make each sort a single linear pass. The resample
+/// is the same multiset of rows, so every metric is the same up to the
+/// order of floating-point sums.
+struct BinaryLayout {
+    /// Row indices by falling positive score.
+    order: Vec<usize>,
+    /// How often each row was drawn, reset after each resample.
+    counts: Vec<u32>,
+}
+
+impl BinaryLayout {
+    fn new(proba: &[f64], k: usize) -> Option<BinaryLayout> {
+        if k != 2 {
+            return None;
+        }
+        let n = proba.len() / k;
+        let mut order: Vec<usize> = (0..n).collect();
+        // The areas' own comparison (curves.rs), so ties stay ties.
+        order.sort_by(|&a, &b| {
+            proba[b * k + 1].partial_cmp(&proba[a * k + 1]).unwrap_or(std::cmp::Ordering::Equal)
+        });
+        Some(BinaryLayout { order, counts: vec![0; n] })
+    }
+
+    fn each_in_score_order(&mut self, rows: &[usize], take: &mut dyn FnMut(usize)) {
+        for &i in rows {
+            self.counts[i] += 1;
+        }
+        for &i in &self.order {
+            for _ in 0..self.counts[i] {
+                take(i);
+            }
+            self.counts[i] = 0;
+        }
+    }
 }
 
 /// Bootstrap intervals of every regression metric ([`RegressionMetrics::named`]).

@@ -139,3 +139,44 @@ fn comparing_regressors_and_unknown_metrics() {
     let e = lathe_eval::compare_regressors(&y, &a, &b, "auc", &config).unwrap_err();
     assert_eq!(e.to_string(), "compare: metric 'auc' is unknown or not defined on these rows");
 }
+
+/// Binary resamples are laid out by score before the metrics see them (a
+/// speed-up, bootstrap.rs); every interval must equal the one from rows in
+/// drawn order, on scores with many ties.
+#[test]
+fn binary_intervals_equal_those_of_rows_in_drawn_order() {
+    let n = 3_000;
+    let mut rng = lathe_core::SplitMix64::new(9);
+    let y: Vec<usize> = (0..n).map(|_| rng.scaled(2)).collect();
+    let proba: Vec<f64> = y
+        .iter()
+        .flat_map(|&label| {
+            // Scores on a grid of 50 values: ties everywhere, informative.
+            let p = ((rng.scaled(40) + 10 * label) as f64 / 49.0).clamp(0.0, 1.0);
+            [1.0 - p, p]
+        })
+        .collect();
+    let classes = vec!["no".to_string(), "yes".to_string()];
+    let config = BootstrapConfig { resamples: 300, level: 0.95, seed: 4 };
+    let fast = classification_intervals(&y, &proba, &classes, &config, &mut |_| {}).unwrap();
+    let plain = lathe_eval::bootstrap_metrics(
+        n,
+        &config,
+        |rows| {
+            let ys: Vec<usize> = rows.iter().map(|&i| y[i]).collect();
+            let ps: Vec<f64> =
+                rows.iter().flat_map(|&i| [proba[2 * i], proba[2 * i + 1]]).collect();
+            Ok(lathe_eval::ClassificationMetrics::compute(&ys, &ps, &classes)?.named())
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(fast.len(), plain.len());
+    for (a, b) in fast.iter().zip(&plain) {
+        assert_eq!(a.metric, b.metric);
+        assert_eq!(a.resamples, b.resamples, "{}", a.metric);
+        for (x, z) in [(a.estimate, b.estimate), (a.low, b.low), (a.high, b.high)] {
+            assert!((x - z).abs() <= 1e-12 * z.abs().max(1.0), "{}: {x} vs {z}", a.metric);
+        }
+    }
+}
