@@ -68,19 +68,16 @@ fn train_predict_and_serve_through_the_servers_artifact_proxy() {
     assert!(!local.exists(), "the client wrote artifacts under {}", local.display());
 
     let predictions = client_dir.path().join("pred.csv");
-    let out = client(
-        client_dir.path(),
-        &url,
-        &[
-            "predict",
-            "--model",
-            &format!("runs:/{run_id}/model"),
-            "--data",
-            data,
-            "--out",
-            predictions.to_str().unwrap(),
-        ],
-    );
+    let model = format!("runs:/{run_id}/model");
+    let predict = || {
+        let out = predictions.to_str().unwrap();
+        client(
+            client_dir.path(),
+            &url,
+            &["predict", "--model", &model, "--data", data, "--out", out],
+        )
+    };
+    let out = predict();
     assert!(out.status.success(), "lathe predict failed: {}", stderr(&out));
     let text = std::fs::read_to_string(&predictions).unwrap();
     assert_eq!(text.lines().next(), Some("prediction,proba_benign,proba_malignant"));
@@ -108,19 +105,7 @@ fn train_predict_and_serve_through_the_servers_artifact_proxy() {
 
     // The server really is the only copy: without it the model cannot load.
     std::fs::remove_dir_all(run_dir.join("artifacts/model")).unwrap();
-    let out = client(
-        client_dir.path(),
-        &url,
-        &[
-            "predict",
-            "--model",
-            &format!("runs:/{run_id}/model"),
-            "--data",
-            data,
-            "--out",
-            predictions.to_str().unwrap(),
-        ],
-    );
+    let out = predict();
     assert!(!out.status.success(), "predict loaded a model the server no longer has");
     assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
 }
