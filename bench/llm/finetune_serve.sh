@@ -47,7 +47,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
     --artifacts-destination "$WORK/artifacts" > serve.log 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 240); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.5; done
+for _ in $(seq 1 240); do curl -sf "http://127.0.0.1:$port/ready" >/dev/null && break; sleep 0.5; done
 curl -sf "http://127.0.0.1:$port/v1/models"; echo
 question=$(python3 -c 'import json; print(json.loads(open("eval16.jsonl").readline())["messages"][0]["content"])')
 body=$(python3 -c 'import json,sys; print(json.dumps({"model": "smollm2-chitchat", "max_tokens": 48, "temperature": 0, "messages": [{"role": "user", "content": sys.argv[1]}]}))' "$question")

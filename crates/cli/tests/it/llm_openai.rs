@@ -9,6 +9,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use serde_json::json;
+
 use super::harness::{http, lathe};
 
 struct Child(std::process::Child);
@@ -70,6 +72,13 @@ fn stock_openai_client_chats_with_lathe_serve() {
         assert!(Instant::now() < deadline, "lathe serve --llm did not answer /health within 60 s");
         std::thread::sleep(Duration::from_millis(50));
     }
+    // The readiness probe of deploy/k8s answers too, naming what is loaded.
+    let (status, body) = http(addr, "GET", "/ready", "").unwrap();
+    let ready: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (status, &ready["status"], &ready["models"][0]),
+        (200, &json!("ready"), &json!("tiny"))
+    );
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/client/openai_chat.py");
     let out = std::process::Command::new(python)
         .arg(&script)

@@ -112,6 +112,7 @@ pub fn router(models: Vec<ServedLlm>, embedders: Vec<ServedEmbedder>, limits: Ll
         .route("/v1/models/{id}", get(get_model))
         .route("/metrics", get(prometheus))
         .route("/health", get(|| async { "ok" }))
+        .route("/ready", get(ready))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .with_state(state)
 }
@@ -180,6 +181,13 @@ impl AppState {
 async fn list_models(State(state): State<Shared>) -> Json<serde_json::Value> {
     let data: Vec<_> = state.names().iter().map(|n| state.model_json(n)).collect();
     Json(json!({"object": "list", "data": data}))
+}
+
+/// Ready as soon as it answers: the router is built from models already
+/// loaded, so a probe (Kubernetes' readinessProbe) can use it as it uses the
+/// tabular server's `/ready`.
+async fn ready(State(state): State<Shared>) -> Json<serde_json::Value> {
+    Json(json!({"status": "ready", "models": state.names()}))
 }
 
 async fn get_model(State(state): State<Shared>, Path(id): Path<String>) -> Response {
