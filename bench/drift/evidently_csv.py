@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Evidently 0.7.23's drift report on two CSV files, the way its user would run it.
+"""Evidently 0.7.23's drift report on two CSV or Parquet files, the way its user would run it.
 
-usage: evidently_csv.py --reference REF.csv --current CUR.csv --out OUT.json
+usage: evidently_csv.py --reference REF.csv|.parquet --current CUR.csv|.parquet --out OUT.json
 
-Loads both files with pandas.read_csv (timed), declares num_* numerical and
+Loads both files with pandas.read_csv or pandas.read_parquet (timed), declares num_* numerical and
 cat_* categorical (as the shared reference runs do), runs
 Report([DataDriftPreset()], include_tests=True) (timed), and writes per column
 the test, score and verdict in lathe's JSON shape so the two can be compared.
@@ -31,8 +31,9 @@ def main():
     a = ap.parse_args()
 
     t0 = time.perf_counter()
-    ref = pd.read_csv(a.reference)
-    cur = pd.read_csv(a.current)
+    read = pd.read_parquet if a.reference.endswith(".parquet") else pd.read_csv
+    ref = read(a.reference)
+    cur = read(a.current)
     t1 = time.perf_counter()
     num = [c for c in ref.columns if c.startswith("num_")]
     cat = [c for c in ref.columns if c.startswith("cat_")]

@@ -55,6 +55,26 @@ pub struct DriftOptions {
     pub tests: BTreeMap<String, ColumnTest>,
 }
 
+impl DriftOptions {
+    /// Checks the options against the columns to be compared, before any is
+    /// read: at least one column, a share in (0, 1], overrides only for
+    /// columns that exist.
+    pub fn check(&self, names: &[String]) -> Result<()> {
+        if names.is_empty() {
+            return Err(Error::NoColumns);
+        }
+        if !(self.drift_share > 0.0 && self.drift_share <= 1.0) {
+            return Err(Error::InvalidDriftShare(self.drift_share));
+        }
+        for name in self.tests.keys() {
+            if !names.contains(name) {
+                return Err(Error::UnknownColumn(name.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Default for DriftOptions {
     fn default() -> DriftOptions {
         DriftOptions { mode: Mode::Evidently, drift_share: 0.5, tests: BTreeMap::new() }
@@ -137,18 +157,8 @@ impl DriftReport {
     /// to `std::thread::available_parallelism()` threads; each pair is dropped
     /// as soon as its test is done.
     pub fn compute(pairs: Vec<ColumnPair>, options: &DriftOptions) -> Result<DriftReport> {
-        if pairs.is_empty() {
-            return Err(Error::NoColumns);
-        }
-        if !(options.drift_share > 0.0 && options.drift_share <= 1.0) {
-            return Err(Error::InvalidDriftShare(options.drift_share));
-        }
-        for name in options.tests.keys() {
-            if !pairs.iter().any(|p| &p.name == name) {
-                return Err(Error::UnknownColumn(name.clone()));
-            }
-        }
         let names: Vec<String> = pairs.iter().map(|p| p.name.clone()).collect();
+        options.check(&names)?;
         let results = test_all(pairs, options);
         let mut columns = Vec::with_capacity(results.len());
         for (name, result) in names.into_iter().zip(results) {

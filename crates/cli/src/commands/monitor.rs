@@ -5,7 +5,9 @@
 pub(crate) mod config;
 mod csv_columns;
 mod drift;
+mod drift_input;
 mod feedback;
+mod parquet_columns;
 pub(crate) mod reference;
 mod report;
 mod status;

@@ -20,6 +20,16 @@ const ABS_NEAR_ZERO: f64 = 1e-12;
 /// The generator's CSVs for (rows, seed) in `dir`; `None` (the test says it
 /// skips) without a Python with numpy and pandas or without `../shared`.
 fn generate(rows: usize, seed: u64, dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    generate_as(rows, seed, dir, "csv")
+}
+
+/// The generator's files in `format` (`csv` or `parquet`).
+pub(super) fn generate_as(
+    rows: usize,
+    seed: u64,
+    dir: &Path,
+    format: &str,
+) -> Option<(PathBuf, PathBuf)> {
     let script = shared().join("bench/drift/gen_drift_data.py");
     if !script.exists() {
         eprintln!("skipping: {} is absent", script.display());
@@ -29,24 +39,25 @@ fn generate(rows: usize, seed: u64, dir: &Path) -> Option<(PathBuf, PathBuf)> {
         eprintln!("skipping: no Python (set LATHE_TEST_PYTHON or run .ci/run once)");
         return None;
     };
-    let probe = Command::new(&python).args(["-c", "import numpy, pandas"]).output();
+    let modules = if format == "parquet" { "numpy, pandas, pyarrow" } else { "numpy, pandas" };
+    let probe = Command::new(&python).args(["-c", &format!("import {modules}")]).output();
     if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("skipping: {} has no numpy/pandas", python.display());
+        eprintln!("skipping: {} lacks one of {modules}", python.display());
         return None;
     }
     let out = Command::new(&python)
         .arg(&script)
-        .args(["--rows", &rows.to_string(), "--seed", &seed.to_string(), "--format", "csv"])
+        .args(["--rows", &rows.to_string(), "--seed", &seed.to_string(), "--format", format])
         .arg("--out")
         .arg(dir)
         .output()
         .unwrap();
     assert!(out.status.success(), "generator failed: {}", String::from_utf8_lossy(&out.stderr));
-    Some((dir.join("reference.csv"), dir.join("current.csv")))
+    Some((dir.join(format!("reference.{format}")), dir.join(format!("current.{format}"))))
 }
 
 /// Runs `lathe monitor drift` and returns its JSON report.
-fn drift(reference: &Path, current: &Path, extra: &[&str]) -> Value {
+pub(super) fn drift(reference: &Path, current: &Path, extra: &[&str]) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("report.json");
     let out = lathe()
@@ -68,7 +79,7 @@ fn drift(reference: &Path, current: &Path, extra: &[&str]) -> Value {
 }
 
 /// Compares every column's test, score and verdict; returns (matching, total, worst relative error).
-fn compare(what: &str, report: &Value, expected: &Value) -> (usize, usize, f64) {
+pub(super) fn compare(what: &str, report: &Value, expected: &Value) -> (usize, usize, f64) {
     let expected = expected.as_object().unwrap();
     let mut problems = Vec::new();
     let mut worst: f64 = 0.0;
@@ -165,14 +176,14 @@ fn corrected_mode_flags_exactly_the_shifted_columns_at_1000_rows() {
 }
 
 /// Writes a small CSV file.
-fn csv(dir: &Path, name: &str, text: &str) -> PathBuf {
+pub(super) fn csv(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
     p
 }
 
 /// Runs the command expecting a plain error (exit 1, no panic); returns stderr.
-fn fails(args: &[&str]) -> String {
+pub(super) fn fails(args: &[&str]) -> String {
     let out = lathe().args(["monitor", "drift"]).args(args).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");

@@ -5,6 +5,7 @@ mod compat;
 mod crash;
 mod data;
 mod drift;
+mod drift_parquet;
 pub(crate) mod harness;
 mod llm_finetune;
 mod llm_openai;

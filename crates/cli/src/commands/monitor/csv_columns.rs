@@ -1,8 +1,9 @@
-//! Reading the columns of two CSV files for `lathe monitor drift`.
+//! Reading the columns of a CSV file for `lathe monitor drift`.
 //!
-//! A stand-in until the data crate reads CSV/Parquet: it owns only the
-//! turning of text cells into `lathe_monitor` columns, so it can be swapped
-//! for typed columns later without touching the statistics.
+//! CSV is stored row by row, so the whole file is read in one pass and all
+//! its columns are kept until their pairs are tested. It owns only the
+//! turning of text cells into `lathe_monitor` columns, so the statistics do
+//! not depend on it.
 //!
 //! What a cell means follows `pandas.read_csv`, the way an Evidently user
 //! loads the same files: pandas' default missing-value tokens (empty, `NA`,
@@ -15,11 +16,11 @@
 use std::{
     collections::HashMap,
     hash::{BuildHasherDefault, Hasher},
-    path::{Path, PathBuf},
+    path::Path,
 };
 
 use anyhow::{bail, Context};
-use lathe_monitor::{CategoricalColumn, Column, ColumnKind, ColumnPair, NumericColumn};
+use lathe_monitor::{ColumnKind, NumericColumn};
 
 /// pandas' default `na_values`.
 const MISSING: [&str; 19] = [
@@ -43,7 +44,7 @@ pub(super) fn is_integer_literal(cell: &str) -> bool {
 
 /// FNV-1a: category labels are short and not adversarial, and SipHash showed
 /// up in profiles of million-row files.
-struct Fnv(u64);
+pub(super) struct Fnv(u64);
 
 impl Default for Fnv {
     fn default() -> Fnv {
@@ -63,10 +64,11 @@ impl Hasher for Fnv {
     }
 }
 
-type Counts = HashMap<String, u64, BuildHasherDefault<Fnv>>;
+/// Category labels and how often each occurs.
+pub(super) type Counts = HashMap<String, u64, BuildHasherDefault<Fnv>>;
 
 /// One column of one file, as read.
-enum RawColumn {
+pub(super) enum RawColumn {
     /// Every cell so far a number or missing.
     Numbers { values: Vec<f64>, missing: usize, integer: bool, text: Option<Counts> },
     /// The same once the file is read: sorted, NaN and ±inf dropped.
@@ -76,6 +78,16 @@ enum RawColumn {
 }
 
 impl RawColumn {
+    /// A finished numerical column: finite values sorted, `missing` cells dropped.
+    pub(super) fn numbers(values: Vec<f64>, integer: bool, missing: usize) -> RawColumn {
+        RawColumn::Numbers { values, missing, integer, text: None }.finish()
+    }
+
+    /// A finished categorical column.
+    pub(super) fn text(counts: Counts, missing: usize) -> RawColumn {
+        RawColumn::Text { counts, missing }
+    }
+
     fn new(declared: Option<ColumnKind>) -> RawColumn {
         match declared {
             Some(ColumnKind::Categorical) => {
@@ -160,7 +172,7 @@ impl RawColumn {
         }
     }
 
-    fn missing(&self) -> usize {
+    pub(super) fn missing(&self) -> usize {
         match self {
             RawColumn::Numbers { missing, .. }
             | RawColumn::Sorted { missing, .. }
@@ -170,7 +182,7 @@ impl RawColumn {
 
     /// The column's values as category counts: the cells' own text if it was
     /// kept, else the numbers written the shortest way that reads back the same.
-    fn take_as_text(&mut self) -> Counts {
+    pub(super) fn take_as_text(&mut self) -> Counts {
         let numbers: &[f64] = match self {
             RawColumn::Text { counts, .. } => return std::mem::take(counts),
             RawColumn::Numbers { text: Some(t), .. } | RawColumn::Sorted { text: Some(t), .. } => {
@@ -187,7 +199,7 @@ impl RawColumn {
     }
 }
 
-fn count(counts: &mut Counts, cell: &str, n: u64) {
+pub(super) fn count(counts: &mut Counts, cell: &str, n: u64) {
     match counts.get_mut(cell) {
         Some(c) => *c += n,
         None => {
@@ -197,14 +209,16 @@ fn count(counts: &mut Counts, cell: &str, n: u64) {
 }
 
 /// One file, read.
-struct Table {
-    path: PathBuf,
-    names: Vec<String>,
-    columns: Vec<RawColumn>,
-    rows: usize,
+pub(super) struct Table {
+    pub(super) names: Vec<String>,
+    pub(super) columns: Vec<RawColumn>,
+    pub(super) rows: usize,
 }
 
-fn read_table(path: &Path, declared: &HashMap<String, ColumnKind>) -> anyhow::Result<Table> {
+pub(super) fn read_table(
+    path: &Path,
+    declared: &HashMap<String, ColumnKind>,
+) -> anyhow::Result<Table> {
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut reader = csv::ReaderBuilder::new()
@@ -260,87 +274,7 @@ fn read_table(path: &Path, declared: &HashMap<String, ColumnKind>) -> anyhow::Re
         sort_s = (started.elapsed() - parsed).as_secs_f64(),
         "read"
     );
-    Ok(Table { path: path.to_path_buf(), names, columns, rows })
-}
-
-/// The two files' columns, paired by name, in the reference file's order.
-pub(crate) struct Pairs {
-    pub(crate) pairs: Vec<ColumnPair>,
-    pub(crate) reference_rows: usize,
-    pub(crate) current_rows: usize,
-}
-
-/// Reads both files (one thread each) and pairs their columns. A column in
-/// one file but not the other is schema drift, reported as an error naming them.
-pub(crate) fn read_pairs(
-    reference: &Path,
-    current: &Path,
-    declared: &HashMap<String, ColumnKind>,
-) -> anyhow::Result<Pairs> {
-    let (r, c) = std::thread::scope(|s| {
-        let r = s.spawn(|| read_table(reference, declared));
-        let c = read_table(current, declared);
-        (r.join(), c)
-    });
-    let r = r.map_err(|_| anyhow::anyhow!("reading {} failed", reference.display()))??;
-    let c = c?;
-    check_schema(&r, &c)?;
-    for name in declared.keys() {
-        if !r.names.contains(name) {
-            bail!("--numerical/--categorical name column '{name}', which the files do not have");
-        }
-    }
-    let (reference_rows, current_rows) = (r.rows, c.rows);
-    let mut current: HashMap<String, RawColumn> = c.names.into_iter().zip(c.columns).collect();
-    let mut pairs = Vec::with_capacity(r.names.len());
-    for (name, rcol) in r.names.into_iter().zip(r.columns) {
-        let Some(ccol) = current.remove(&name) else { continue };
-        let (reference, current) = to_columns(rcol, ccol);
-        pairs.push(ColumnPair { name, reference, current });
-    }
-    Ok(Pairs { pairs, reference_rows, current_rows })
-}
-
-fn check_schema(r: &Table, c: &Table) -> anyhow::Result<()> {
-    let only = |a: &Table, b: &Table| -> Vec<String> {
-        a.names.iter().filter(|n| !b.names.contains(n)).map(|n| format!("'{n}'")).collect()
-    };
-    let (only_cur, only_ref) = (only(c, r), only(r, c));
-    let mut problems = Vec::new();
-    if !only_cur.is_empty() {
-        problems.push(format!(
-            "column(s) {} of the current data are missing from the reference ({})",
-            only_cur.join(", "),
-            r.path.display()
-        ));
-    }
-    if !only_ref.is_empty() {
-        problems.push(format!(
-            "column(s) {} of the reference are missing from the current data ({})",
-            only_ref.join(", "),
-            c.path.display()
-        ));
-    }
-    if !problems.is_empty() {
-        bail!("schema drift: {}", problems.join("; "));
-    }
-    Ok(())
-}
-
-/// Numerical if both files read it as numbers, categorical otherwise.
-fn to_columns(r: RawColumn, c: RawColumn) -> (Column, Column) {
-    match (r, c) {
-        (RawColumn::Sorted { column: r, .. }, RawColumn::Sorted { column: c, .. }) => {
-            (Column::Numerical(r), Column::Numerical(c))
-        }
-        (mut r, mut c) => {
-            let (rm, cm) = (r.missing(), c.missing());
-            (
-                Column::Categorical(CategoricalColumn::from_counts(r.take_as_text(), rm)),
-                Column::Categorical(CategoricalColumn::from_counts(c.take_as_text(), cm)),
-            )
-        }
-    }
+    Ok(Table { names, columns, rows })
 }
 
 #[cfg(test)]

@@ -5,21 +5,23 @@
 use std::{collections::HashMap, path::PathBuf, time::Instant};
 
 use anyhow::{bail, Context};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use lathe_monitor::{
     html::{self, Distribution, HtmlContext},
-    ColumnKind, ColumnTest, DriftOptions, DriftReport, Method, Mode,
+    test_column, ColumnDrift, ColumnKind, ColumnTest, DriftOptions, DriftReport, Method, Mode,
 };
 
-use super::csv_columns;
+use super::drift_input::Inputs;
 use crate::output;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The data the model was trained or validated on (CSV with a header row).
-    #[arg(long, value_name = "REF.csv")]
+    /// The data the model was trained or validated on: CSV with a header row, or Parquet.
+    #[arg(long, value_name = "REF.csv|.parquet")]
     reference: PathBuf,
-    /// The data to check against it (CSV with the same columns).
-    #[arg(long, value_name = "CUR.csv")]
+    /// The data to check against it, with the same columns: CSV or Parquet.
+    #[arg(long, value_name = "CUR.csv|.parquet")]
     current: PathBuf,
     /// Also write the report as JSON to this file ("-" for stdout instead of the table).
     #[arg(long, value_name = "OUT.json")]
@@ -63,17 +65,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         tests: args.tests.iter().map(|t| parse_test(t)).collect::<anyhow::Result<_>>()?,
     };
     let started = Instant::now();
-    let data = csv_columns::read_pairs(&args.reference, &args.current, &declared)?;
+    let inputs = Inputs::open(&args.reference, &args.current, declared)?;
     let read = started.elapsed();
-    // The plots need the columns, which the report consumes: take them first.
-    let plots: Option<Vec<Distribution>> =
-        args.html.as_ref().map(|_| data.pairs.iter().map(Distribution::of).collect());
-    let report = DriftReport::compute(data.pairs, &options)?;
+    options.check(inputs.names())?;
+    let (columns, plots) = test_columns(&inputs, &options, args.html.is_some())?;
+    let report = DriftReport::assemble(columns, &options);
+    let (reference_rows, current_rows) = inputs.rows();
     tracing::info!(
         read_s = read.as_secs_f64(),
         test_s = (started.elapsed() - read).as_secs_f64(),
-        reference_rows = data.reference_rows,
-        current_rows = data.current_rows,
+        reference_rows,
+        current_rows,
         "drift report computed"
     );
     if let (Some(path), Some(plots)) = (&args.html, &plots) {
@@ -84,8 +86,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         let context = HtmlContext {
             reference_name: name(&args.reference),
             current_name: name(&args.current),
-            reference_rows: data.reference_rows,
-            current_rows: data.current_rows,
+            reference_rows,
+            current_rows,
         };
         std::fs::write(path, html::render(&report, plots, &context))
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -97,7 +99,54 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write {}", p.display()))?,
         None => {}
     }
-    print_report(&report, data.reference_rows, data.current_rows)
+    print_report(&report, reference_rows, current_rows)
+}
+
+/// Column pairs tested in parallel, one thread per core taking the next
+/// untested column; each pair is dropped once tested (and plotted, with
+/// `--html`), so a Parquet input holds only the columns in flight.
+#[allow(clippy::type_complexity)]
+fn test_columns(
+    inputs: &Inputs,
+    options: &DriftOptions,
+    plot: bool,
+) -> anyhow::Result<(Vec<(String, ColumnDrift)>, Option<Vec<Distribution>>)> {
+    let names = inputs.names();
+    let next = AtomicUsize::new(0);
+    let one = |name: &str| -> anyhow::Result<(ColumnDrift, Option<Distribution>)> {
+        let pair = inputs.pair(name)?;
+        let plotted = plot.then(|| Distribution::of(&pair));
+        Ok((test_column(&pair, options)?, plotted))
+    };
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(name) = names.get(i) else { return Ok(done) };
+            done.push((i, one(name)?));
+        }
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(names.len());
+    let results: Vec<anyhow::Result<Vec<_>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        let mut results = vec![work()];
+        for h in handles {
+            results.push(h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        }
+        results
+    });
+    let mut tested = Vec::with_capacity(names.len());
+    for r in results {
+        tested.extend(r?);
+    }
+    tested.sort_by_key(|(i, _)| *i);
+    let mut columns = Vec::with_capacity(tested.len());
+    let mut plots = Vec::with_capacity(tested.len());
+    for (i, (drift, plotted)) in tested {
+        columns.push((names[i].clone(), drift));
+        plots.extend(plotted);
+    }
+    Ok((columns, plot.then_some(plots)))
 }
 
 fn declared_kinds(args: &Args) -> anyhow::Result<HashMap<String, ColumnKind>> {
