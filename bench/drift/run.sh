@@ -8,7 +8,8 @@
 # everyone); then
 #   floor      CSV: `cat reference.csv current.csv > /dev/null` (bytes through
 #              memory); Parquet: pyarrow.parquet.read_table of both files, every
-#              column decoded once on all cores (timed inside Python)
+#              column decoded once on all cores (timed inside Python, after an
+#              untimed first read)
 #   lathe      REPS runs of `lathe monitor drift --json` (release build): wall time
 #              and peak RSS from /usr/bin/time, the read (CSV: parse + sort) and test
 #              (Parquet: read a column pair, sort, test) phases from its own log; for
@@ -78,7 +79,9 @@ for f in $FORMATS; do
     cat "$ref" "$cur" > /dev/null
     echo "== $n rows, $f: floor" >&2
     if [ "$f" = parquet ]; then
+        # Read once untimed first: pyarrow's first call also starts its thread pool.
         floor=$("$DRIFT_VENV/bin/python" -c "import sys, time, pyarrow.parquet as pq
+pq.read_table(sys.argv[1]); pq.read_table(sys.argv[2])
 t = time.perf_counter(); pq.read_table(sys.argv[1]); pq.read_table(sys.argv[2]); print(round(time.perf_counter() - t, 3))" "$ref" "$cur")
         echo "{\"rows\": $n, \"bytes\": $(($(stat -c %s "$ref") + $(stat -c %s "$cur"))), \"decode_s\": $floor}" > "$OUT/floor_$k.json"
     else
