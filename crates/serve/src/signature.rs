@@ -65,6 +65,11 @@ impl Signature {
         // Where each schema column sits in the request's rows.
         let mut positions = Vec::with_capacity(self.columns.len());
         match &frame.columns {
+            // Most clients send the schema's own columns in its order: one
+            // pass instead of a search per column.
+            Some(names) if self.in_order(names) => {
+                positions.extend((0..self.columns.len()).map(Some));
+            }
             Some(names) => {
                 for spec in &self.columns {
                     let at = names.iter().position(|n| *n == spec.name);
@@ -120,6 +125,12 @@ impl Signature {
 }
 
 impl Signature {
+    /// Whether `names` are exactly the schema's columns, in the schema's order.
+    fn in_order(&self, names: &[String]) -> bool {
+        names.len() == self.columns.len()
+            && names.iter().zip(&self.columns).all(|(name, spec)| *name == spec.name)
+    }
+
     /// The request's rows as JSON records keyed by the schema's column names,
     /// for models that type-check their own inputs (categorical and text
     /// columns included). Missing required columns, unknown columns and
@@ -247,6 +258,13 @@ mod tests {
     fn good_rows_come_back_in_schema_order() {
         let f = frame(Some(&["b", "a"]), vec![vec![json!(2), json!(1.5)]]);
         assert_eq!(schema().check(&f).unwrap(), vec![vec![1.5, 2.0]]);
+        let in_order = frame(Some(&["a", "b"]), vec![vec![json!(1.5), json!(2)]]);
+        assert_eq!(schema().check(&in_order).unwrap(), vec![vec![1.5, 2.0]]);
+        let in_order_but_wrong = frame(Some(&["a", "b"]), vec![vec![json!(1.5), json!("x")]]);
+        assert_eq!(
+            schema().check(&in_order_but_wrong).unwrap_err(),
+            ["row 0: column 'b' expected long got string"]
+        );
         let positional = frame(None, vec![vec![json!(1.5), json!(2)]]);
         assert_eq!(schema().check(&positional).unwrap(), vec![vec![1.5, 2.0]]);
     }
