@@ -68,6 +68,10 @@ pub(crate) struct FinetuneArgs {
     /// Gradient clipping: largest global norm.
     #[arg(long, default_value_t = 1.0)]
     max_grad_norm: f64,
+    /// Keep one decoder block's activations at a time and recompute them in the
+    /// backward pass: much less memory for one more forward pass of compute.
+    #[arg(long)]
+    gradient_checkpointing: bool,
     /// Examples per micro-batch.
     #[arg(long, default_value_t = 4)]
     batch_size: usize,
@@ -197,6 +201,7 @@ fn finetune_blocking(
         weight_decay: args.weight_decay,
         warmup_ratio: args.warmup_ratio,
         max_grad_norm: args.max_grad_norm,
+        gradient_checkpointing: args.gradient_checkpointing,
         seed: args.seed,
         eval_every: args.eval_every,
         checkpoint_every: args.checkpoint_every,

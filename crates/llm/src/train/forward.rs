@@ -5,7 +5,7 @@
 //! candle's fused `rms_norm`, `softmax_last_dim` and `rope` record none, and
 //! gradients would silently stop at them.
 
-use candle_core::{DType, Device, Tensor, D};
+use candle_core::{backprop::GradStore, DType, Device, Tensor, Var, D};
 use lathe_core::SplitMix64;
 
 use crate::config::LlamaConfig;
@@ -102,6 +102,70 @@ impl TrainModel {
     /// starting at position 0. Right padding is harmless: the causal mask
     /// keeps later (padded) positions out of earlier ones.
     pub fn forward(&self, ids: &Tensor, mut dropout: Option<Dropout<'_>>) -> Result<Tensor> {
+        let pass = self.pass(ids)?;
+        let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?; // [b*t, h]
+        for l in 0..self.blocks.len() {
+            x = self.block(l, &x, &pass, dropout.as_mut())?;
+        }
+        self.head(&x, &pass)
+    }
+
+    /// The loss of `ids` against `labels` (as [`masked_cross_entropy`],
+    /// times `share`), the positions counted, and the gradients of the
+    /// adapters, with **gradient checkpointing**: the forward pass keeps only
+    /// each block's input, and the backward pass recomputes one block at a
+    /// time from it (replaying its dropout masks) and backpropagates through
+    /// that block alone. Memory holds one block's activations instead of
+    /// every block's, for one more forward pass of compute; the gradients
+    /// are those of [`TrainModel::forward`] + `backward` up to rounding.
+    pub fn checkpointed_grads(
+        &self,
+        ids: &Tensor,
+        labels: &[i64],
+        share: f64,
+        dropout: Option<Dropout<'_>>,
+    ) -> Result<(Tensor, usize, GradStore)> {
+        let pass = self.pass(ids)?;
+        let (p, mut rng) = match dropout {
+            Some(d) => (d.p, Some(d.rng)),
+            None => (0.0, None),
+        };
+        let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?;
+        let mut saved = Vec::with_capacity(self.blocks.len());
+        for l in 0..self.blocks.len() {
+            let state = rng.as_deref().cloned();
+            let mut d = rng.as_deref_mut().map(|rng| Dropout { p, rng });
+            let y = self.block(l, &x, &pass, d.as_mut())?.detach();
+            saved.push((std::mem::replace(&mut x, y), state));
+        }
+        let last = Var::from_tensor(&x)?;
+        drop(x);
+        let logits = self.head(last.as_tensor(), &pass)?;
+        let (loss, count) = masked_cross_entropy(&logits, labels)?;
+        let loss = (loss * share)?;
+        let mut grads = loss.backward()?;
+        let mut upstream = take_grad(&mut grads, last.as_tensor())?;
+        while let Some((input, state)) = saved.pop() {
+            let l = saved.len();
+            let input = Var::from_tensor(&input)?;
+            let mut state = state;
+            let mut d = state.as_mut().map(|rng| Dropout { p, rng });
+            let y = self.block(l, input.as_tensor(), &pass, d.as_mut())?;
+            let mut block = (y * &upstream)?.sum_all()?.backward()?;
+            for target in Target::ALL {
+                if let Some(pair) = self.adapters.get(l, target) {
+                    for v in [&pair.a, &pair.b] {
+                        grads.insert(v.as_tensor(), take_grad(&mut block, v.as_tensor())?);
+                    }
+                }
+            }
+            upstream = take_grad(&mut block, input.as_tensor())?;
+        }
+        Ok((loss, count, grads))
+    }
+
+    /// What every block of one forward pass shares: shape, RoPE rows, mask.
+    fn pass(&self, ids: &Tensor) -> Result<Pass> {
         let c = &self.config;
         let (b, t) = ids.dims2()?;
         if t > c.max_position_embeddings {
@@ -111,41 +175,59 @@ impl TrainModel {
                 context: c.max_position_embeddings,
             });
         }
+        Ok(Pass {
+            b,
+            t,
+            cos: self.cos.narrow(0, 0, t)?,
+            sin: self.sin.narrow(0, 0, t)?,
+            mask: causal_mask(t, self.dtype, &self.device)?,
+        })
+    }
+
+    /// Decoder block `l` on the residual stream `x` (`[b*t, h]`).
+    fn block(
+        &self,
+        l: usize,
+        x: &Tensor,
+        pass: &Pass,
+        mut dropout: Option<&mut Dropout<'_>>,
+    ) -> Result<Tensor> {
+        let c = &self.config;
+        let (b, t) = (pass.b, pass.t);
         let (nh, nkv, hd) = (c.num_attention_heads, c.num_key_value_heads, c.head_dim());
         let eps = c.rms_norm_eps;
-        let cos = self.cos.narrow(0, 0, t)?;
-        let sin = self.sin.narrow(0, 0, t)?;
-        let mask = causal_mask(t, self.dtype, &self.device)?;
         let scale = 1.0 / (hd as f64).sqrt();
-        let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?; // [b*t, h]
-        for (l, blk) in self.blocks.iter().enumerate() {
-            let hn = rms_norm(&x, &blk.input_norm, eps)?;
-            let mut lin = |target: Target, input: &Tensor| -> Result<Tensor> {
-                self.linear(l, target, &blk.proj[target as usize], input, dropout.as_mut())
-            };
-            let heads = |y: Tensor, n: usize| -> Result<Tensor> {
-                Ok(y.reshape((b, t, n, hd))?.transpose(1, 2)?.contiguous()?)
-            };
-            let q = rope(&heads(lin(Target::Q, &hn)?, nh)?, &cos, &sin)?;
-            let k = rope(&heads(lin(Target::K, &hn)?, nkv)?, &cos, &sin)?;
-            let v = heads(lin(Target::V, &hn)?, nkv)?;
-            let k = repeat_kv(&k, nh / nkv)?;
-            let v = repeat_kv(&v, nh / nkv)?;
-            let att = (q.matmul(&k.t()?.contiguous()?)? * scale)?.broadcast_add(&mask)?;
-            let y = softmax(&att)?.matmul(&v)?; // [b, nh, t, hd]
-            let y = y.transpose(1, 2)?.reshape((b * t, nh * hd))?;
-            x = (x + lin(Target::O, &y)?)?;
-            let hn = rms_norm(&x, &blk.post_norm, eps)?;
-            let g = lin(Target::Gate, &hn)?;
-            let u = lin(Target::Up, &hn)?;
-            // silu(g) = g · σ(g), with σ from exp so the graph holds only basic ops.
-            let sig = ((g.neg()?.exp()? + 1.0)?).recip()?;
-            let m = ((g * sig)? * u)?;
-            x = (x + lin(Target::Down, &m)?)?;
-        }
-        let x = rms_norm(&x, &self.norm, eps)?;
+        let blk = &self.blocks[l];
+        let hn = rms_norm(x, &blk.input_norm, eps)?;
+        let mut lin = |target: Target, input: &Tensor| -> Result<Tensor> {
+            self.linear(l, target, &blk.proj[target as usize], input, dropout.as_deref_mut())
+        };
+        let heads = |y: Tensor, n: usize| -> Result<Tensor> {
+            Ok(y.reshape((b, t, n, hd))?.transpose(1, 2)?.contiguous()?)
+        };
+        let q = rope(&heads(lin(Target::Q, &hn)?, nh)?, &pass.cos, &pass.sin)?;
+        let k = rope(&heads(lin(Target::K, &hn)?, nkv)?, &pass.cos, &pass.sin)?;
+        let v = heads(lin(Target::V, &hn)?, nkv)?;
+        let k = repeat_kv(&k, nh / nkv)?;
+        let v = repeat_kv(&v, nh / nkv)?;
+        let att = (q.matmul(&k.t()?.contiguous()?)? * scale)?.broadcast_add(&pass.mask)?;
+        let y = softmax(&att)?.matmul(&v)?; // [b, nh, t, hd]
+        let y = y.transpose(1, 2)?.reshape((b * t, nh * hd))?;
+        let x = (x + lin(Target::O, &y)?)?;
+        let hn = rms_norm(&x, &blk.post_norm, eps)?;
+        let g = lin(Target::Gate, &hn)?;
+        let u = lin(Target::Up, &hn)?;
+        // silu(g) = g · σ(g), with σ from exp so the graph holds only basic ops.
+        let sig = ((g.neg()?.exp()? + 1.0)?).recip()?;
+        let m = ((g * sig)? * u)?;
+        Ok((x + lin(Target::Down, &m)?)?)
+    }
+
+    /// Final norm and the language-model head: logits `[b, t, vocab]`.
+    fn head(&self, x: &Tensor, pass: &Pass) -> Result<Tensor> {
+        let x = rms_norm(x, &self.norm, self.config.rms_norm_eps)?;
         let logits = x.contiguous()?.apply_op1(FrozenLinear { w: self.lm_head.clone() })?;
-        Ok(logits.reshape((b, t, c.vocab_size))?)
+        Ok(logits.reshape((pass.b, pass.t, self.config.vocab_size))?)
     }
 
     /// `x W^T`, plus `scale · dropout(x) A^T B^T` where the projection is adapted.
@@ -175,6 +257,23 @@ impl TrainModel {
         let delta = input.matmul(&pair.a.as_tensor().t()?)?.matmul(&pair.b.as_tensor().t()?)?;
         Ok((base + (delta * self.adapters.config().scale())?)?)
     }
+}
+
+/// Shape and tables one forward pass shares between its blocks.
+struct Pass {
+    b: usize,
+    t: usize,
+    cos: Tensor,
+    sin: Tensor,
+    mask: Tensor,
+}
+
+/// The gradient of `t`, which the backward pass must have reached.
+fn take_grad(grads: &mut GradStore, t: &Tensor) -> Result<Tensor> {
+    grads.remove(t).ok_or_else(|| Error::InvalidParameter {
+        param: "adapters",
+        problem: "the backward pass did not reach a checkpointed tensor".into(),
+    })
 }
 
 fn model_device(w: &std::collections::HashMap<String, Tensor>) -> Result<Device> {

@@ -40,6 +40,10 @@ pub struct TrainConfig {
     pub warmup_ratio: f64,
     /// Largest global gradient norm (clipped above).
     pub max_grad_norm: f64,
+    /// Keep one block's activations at a time and recompute them in the
+    /// backward pass ([`TrainModel::checkpointed_grads`]): less memory, one
+    /// more forward pass of compute (transformers' `gradient_checkpointing`).
+    pub gradient_checkpointing: bool,
     /// Seed of the adapters' initialisation, data order and dropout.
     pub seed: u64,
     /// Evaluate every this many optimizer steps (0: only before and after).
@@ -150,13 +154,21 @@ pub fn train<R: RunRecorder>(
             tokens += examples.iter().map(|e| e.ids.len()).sum::<usize>();
             let (ids, labels) = collate(&examples, pad, train_model.device())?;
             let dropout = Some(Dropout { p: lora.dropout, rng: &mut rng });
-            let logits = train_model.forward(&ids, dropout)?;
-            let (loss, count) = masked_cross_entropy(&logits, &labels)?;
             // Weight each micro-batch by its share of the step's answer tokens.
-            let share = count as f64 / counted.max(1) as f64;
-            let loss = (loss * share)?;
+            let share = |count: usize| count as f64 / counted.max(1) as f64;
+            let (loss, g) = if config.gradient_checkpointing {
+                let answer_tokens = labels.iter().filter(|&&l| l >= 0).count();
+                let (loss, _, g) =
+                    train_model.checkpointed_grads(&ids, &labels, share(answer_tokens), dropout)?;
+                (loss, g)
+            } else {
+                let logits = train_model.forward(&ids, dropout)?;
+                let (loss, count) = masked_cross_entropy(&logits, &labels)?;
+                let loss = (loss * share(count))?;
+                let g = loss.backward()?;
+                (loss, g)
+            };
             loss_sum += loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
-            let g = loss.backward()?;
             for (slot, var) in grads.iter_mut().zip(&vars) {
                 let gv = g.get(var.as_tensor()).ok_or_else(|| Error::InvalidParameter {
                     param: "adapters",

@@ -1,10 +1,12 @@
 //! The training forward pass: same logits as the inference model with fresh
 //! adapters, and analytic gradients that match central differences for every
-//! adapter matrix (no op silently drops the backward pass).
+//! adapter matrix (no op silently drops the backward pass), and gradient
+//! checkpointing that gives the same gradients.
 
 use candle_core::{DType, Device, Tensor, Var};
+use lathe_core::SplitMix64;
 use lathe_llm::lora::{Adapters, LoraConfig, Target};
-use lathe_llm::train::{masked_cross_entropy, TrainModel};
+use lathe_llm::train::{masked_cross_entropy, Dropout, TrainModel};
 use lathe_llm::{tiny, Llama};
 
 fn tiny_model(seed: u64) -> Llama {
@@ -101,5 +103,51 @@ fn gradients_of_every_adapter_match_central_differences() {
                 g[index]
             );
         }
+    }
+}
+
+#[test]
+fn checkpointed_gradients_equal_the_full_backward_pass() {
+    let model = tiny_model(6);
+    let mut config = all_targets(2);
+    config.targets = vec![Target::Q, Target::V, Target::Down];
+    let adapters = Adapters::init(config, model.config(), DType::F64, &Device::Cpu, 4).unwrap();
+    for (i, (_, var)) in adapters.named_vars().iter().enumerate() {
+        let t = var.as_tensor();
+        let noise = (Tensor::randn(0.0, 0.2, t.shape(), &Device::Cpu).unwrap() * (1.0 + i as f64))
+            .unwrap()
+            .to_dtype(DType::F64)
+            .unwrap();
+        var.set(&noise).unwrap();
+    }
+    let train = TrainModel::new(&model, adapters, DType::F64).unwrap();
+    let ids =
+        Tensor::new(&[[0u32, 259, 260, 40, 41, 42], [7, 8, 9, 10, 1, 0]], &Device::Cpu).unwrap();
+    let labels: Vec<i64> = vec![-100, 260, 40, 41, 42, 1, 8, 9, 10, 1, 0, -100];
+    // With dropout, so the recomputed blocks must replay the same masks.
+    let (mut rng_full, mut rng_ckpt) = (SplitMix64::new(11), SplitMix64::new(11));
+    let logits = train.forward(&ids, Some(Dropout { p: 0.3, rng: &mut rng_full })).unwrap();
+    let (full, full_count) = masked_cross_entropy(&logits, &labels).unwrap();
+    let full = (full * 0.5).unwrap();
+    let full_grads = full.backward().unwrap();
+    let (ckpt, ckpt_count, ckpt_grads) = train
+        .checkpointed_grads(&ids, &labels, 0.5, Some(Dropout { p: 0.3, rng: &mut rng_ckpt }))
+        .unwrap();
+    assert_eq!(full_count, ckpt_count);
+    let (a, b) = (full.to_scalar::<f64>().unwrap(), ckpt.to_scalar::<f64>().unwrap());
+    assert!((a - b).abs() < 1e-12, "loss {a} vs {b}");
+    // The generator ends where one forward pass leaves it.
+    assert_eq!(rng_full.next_u64(), rng_ckpt.next_u64());
+    let vars = train.adapters().named_vars();
+    assert_eq!(vars.len(), 2 * 3 * tiny::config().num_hidden_layers);
+    for (name, var) in &vars {
+        let f = full_grads.get(var.as_tensor()).unwrap();
+        let c = ckpt_grads.get(var.as_tensor()).unwrap_or_else(|| panic!("no gradient for {name}"));
+        let scale: f64 = f.abs().unwrap().max_all().unwrap().to_scalar().unwrap();
+        let d: f64 = (f - c).unwrap().abs().unwrap().max_all().unwrap().to_scalar().unwrap();
+        assert!(
+            scale > 1e-8 && d <= 1e-10 * scale.max(1.0),
+            "{name}: differs by {d} (scale {scale})"
+        );
     }
 }

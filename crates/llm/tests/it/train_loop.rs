@@ -82,6 +82,7 @@ fn config(out: &Path, epochs: usize) -> TrainConfig {
         weight_decay: 0.01,
         warmup_ratio: 0.1,
         max_grad_norm: 1.0,
+        gradient_checkpointing: false,
         seed: 42,
         eval_every: 10,
         checkpoint_every: 0,
@@ -205,5 +206,23 @@ fn a_resumed_run_takes_the_same_steps() {
     for (name, t) in &a {
         let d: f32 = (t - &b[name]).unwrap().abs().unwrap().max_all().unwrap().to_scalar().unwrap();
         assert_eq!(d, 0.0, "{name}");
+    }
+}
+
+#[test]
+fn gradient_checkpointing_takes_the_same_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, ex) = setup(dir.path());
+    let base = BaseIdentity::of(m.engine.model(), "tiny").unwrap();
+    let run = |checkpointing: bool| {
+        let mut c = config(&dir.path().join(format!("out-{checkpointing}")), 2);
+        c.gradient_checkpointing = checkpointing;
+        let mut rec = Memory::default();
+        train(m.engine.model(), &base, lora(), &ex, &ex, None, &c, None, &mut rec).unwrap()
+    };
+    let (full, ckpt) = (run(false), run(true));
+    assert_eq!(full.steps, ckpt.steps);
+    for (step, (a, b)) in full.losses.iter().zip(&ckpt.losses).enumerate() {
+        assert!((a - b).abs() <= 1e-4 * a.abs().max(1.0), "step {step}: loss {a} vs {b}");
     }
 }
