@@ -349,6 +349,7 @@ fn log_params<R: RunRecorder>(
         p("weight_decay", c.weight_decay.to_string()),
         p("warmup_ratio", c.warmup_ratio.to_string()),
         p("max_grad_norm", c.max_grad_norm.to_string()),
+        p("gradient_checkpointing", c.gradient_checkpointing.to_string()),
         p("seed", c.seed.to_string()),
         p("train_examples", n_train.to_string()),
         p("eval_examples", n_eval.to_string()),

@@ -218,7 +218,11 @@ fn gradient_checkpointing_takes_the_same_steps() {
         let mut c = config(&dir.path().join(format!("out-{checkpointing}")), 2);
         c.gradient_checkpointing = checkpointing;
         let mut rec = Memory::default();
-        train(m.engine.model(), &base, lora(), &ex, &ex, None, &c, None, &mut rec).unwrap()
+        let summary =
+            train(m.engine.model(), &base, lora(), &ex, &ex, None, &c, None, &mut rec).unwrap();
+        let logged = rec.params.iter().find(|p| p.key == "gradient_checkpointing").unwrap();
+        assert_eq!(logged.value, checkpointing.to_string());
+        summary
     };
     let (full, ckpt) = (run(false), run(true));
     assert_eq!(full.steps, ckpt.steps);
