@@ -145,10 +145,9 @@ impl TrainModel {
         let loss = (loss * share)?;
         let mut grads = loss.backward()?;
         let mut upstream = take_grad(&mut grads, last.as_tensor())?;
-        while let Some((input, state)) = saved.pop() {
+        while let Some((input, mut state)) = saved.pop() {
             let l = saved.len();
             let input = Var::from_tensor(&input)?;
-            let mut state = state;
             let mut d = state.as_mut().map(|rng| Dropout { p, rng });
             let y = self.block(l, input.as_tensor(), &pass, d.as_mut())?;
             let mut block = (y * &upstream)?.sum_all()?.backward()?;

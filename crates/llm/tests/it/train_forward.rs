@@ -48,6 +48,27 @@ fn loss(train: &TrainModel, ids: &Tensor, labels: &[i64]) -> (Tensor, f64) {
     (l, v)
 }
 
+/// Every adapter matrix set to Gaussian noise, the i-th scaled by `1 + i · growth`.
+fn randomize(adapters: &Adapters, growth: f64) {
+    for (i, (_, var)) in adapters.named_vars().iter().enumerate() {
+        let t = var.as_tensor();
+        let noise = (Tensor::randn(0.0, 0.2, t.shape(), &Device::Cpu).unwrap()
+            * (1.0 + i as f64 * growth))
+            .unwrap()
+            .to_dtype(DType::F64)
+            .unwrap();
+        var.set(&noise).unwrap();
+    }
+}
+
+/// Two rows of ids and their next-token labels, one masked position per row
+/// as the data pipeline produces.
+fn batch() -> (Tensor, Vec<i64>) {
+    let ids =
+        Tensor::new(&[[0u32, 259, 260, 40, 41, 42], [7, 8, 9, 10, 1, 0]], &Device::Cpu).unwrap();
+    (ids, vec![-100, 260, 40, 41, 42, 1, 8, 9, 10, 1, 0, -100])
+}
+
 fn set_entry(var: &Var, index: usize, value: f64) {
     let shape = var.shape().clone();
     let mut data: Vec<f64> = var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
@@ -61,20 +82,9 @@ fn gradients_of_every_adapter_match_central_differences() {
     let adapters =
         Adapters::init(all_targets(2), model.config(), DType::F64, &Device::Cpu, 9).unwrap();
     // B starts at zero, which would make every gradient of A zero: give B values first.
-    for (i, (_, var)) in adapters.named_vars().iter().enumerate() {
-        let t = var.as_tensor();
-        let noise = (Tensor::randn(0.0, 0.2, t.shape(), &Device::Cpu).unwrap()
-            * (1.0 + i as f64 * 0.01))
-            .unwrap()
-            .to_dtype(DType::F64)
-            .unwrap();
-        var.set(&noise).unwrap();
-    }
+    randomize(&adapters, 0.01);
     let train = TrainModel::new(&model, adapters, DType::F64).unwrap();
-    let ids =
-        Tensor::new(&[[0u32, 259, 260, 40, 41, 42], [7, 8, 9, 10, 1, 0]], &Device::Cpu).unwrap();
-    // Next-token labels, one masked position per row as the data pipeline produces.
-    let labels: Vec<i64> = vec![-100, 260, 40, 41, 42, 1, 8, 9, 10, 1, 0, -100];
+    let (ids, labels) = batch();
     let (l, _) = loss(&train, &ids, &labels);
     let grads = l.backward().unwrap();
     let vars = train.adapters().named_vars();
@@ -112,18 +122,9 @@ fn checkpointed_gradients_equal_the_full_backward_pass() {
     let mut config = all_targets(2);
     config.targets = vec![Target::Q, Target::V, Target::Down];
     let adapters = Adapters::init(config, model.config(), DType::F64, &Device::Cpu, 4).unwrap();
-    for (i, (_, var)) in adapters.named_vars().iter().enumerate() {
-        let t = var.as_tensor();
-        let noise = (Tensor::randn(0.0, 0.2, t.shape(), &Device::Cpu).unwrap() * (1.0 + i as f64))
-            .unwrap()
-            .to_dtype(DType::F64)
-            .unwrap();
-        var.set(&noise).unwrap();
-    }
+    randomize(&adapters, 1.0);
     let train = TrainModel::new(&model, adapters, DType::F64).unwrap();
-    let ids =
-        Tensor::new(&[[0u32, 259, 260, 40, 41, 42], [7, 8, 9, 10, 1, 0]], &Device::Cpu).unwrap();
-    let labels: Vec<i64> = vec![-100, 260, 40, 41, 42, 1, 8, 9, 10, 1, 0, -100];
+    let (ids, labels) = batch();
     // With dropout, so the recomputed blocks must replay the same masks.
     let (mut rng_full, mut rng_ckpt) = (SplitMix64::new(11), SplitMix64::new(11));
     let logits = train.forward(&ids, Some(Dropout { p: 0.3, rng: &mut rng_full })).unwrap();

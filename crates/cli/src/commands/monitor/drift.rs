@@ -102,15 +102,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     print_report(&report, reference_rows, current_rows)
 }
 
+/// Each column's result in order, and its plot when asked for.
+type Tested = (Vec<(String, ColumnDrift)>, Option<Vec<Distribution>>);
+
 /// Column pairs tested in parallel, one thread per core taking the next
 /// untested column; each pair is dropped once tested (and plotted, with
 /// `--html`), so a Parquet input holds only the columns in flight.
-#[allow(clippy::type_complexity)]
-fn test_columns(
-    inputs: &Inputs,
-    options: &DriftOptions,
-    plot: bool,
-) -> anyhow::Result<(Vec<(String, ColumnDrift)>, Option<Vec<Distribution>>)> {
+fn test_columns(inputs: &Inputs, options: &DriftOptions, plot: bool) -> anyhow::Result<Tested> {
     let names = inputs.names();
     let next = AtomicUsize::new(0);
     let one = |name: &str| -> anyhow::Result<(ColumnDrift, Option<Distribution>)> {
