@@ -8,6 +8,9 @@
 //! the library's own; `tests/gbm_equality.rs` checks it to 1e-6.
 
 mod parse;
+mod plain;
+
+use plain::PlainForest;
 
 /// LightGBM treats `|x| <= 1e-35` as zero (`kZeroThreshold`).
 const ZERO_THRESHOLD: f64 = 1e-35;
@@ -23,16 +26,16 @@ enum Missing {
     Nan,
 }
 
-/// One internal node. Children `>= 0` are nodes, `< 0` are leaves (`!child`).
+/// One internal node, kept to 24 bytes so a model's trees stay in cache.
+/// `children[0]` is the left child, `children[1]` the right; a child
+/// `>= 0` is a node, `< 0` a leaf (`!child`).
 #[derive(Debug, Clone, PartialEq)]
 struct Node {
-    feature: usize,
     threshold: f64,
-    left: i32,
-    right: i32,
+    feature: u32,
+    children: [i32; 2],
     default_left: bool,
     missing: Missing,
-    gain: f64,
 }
 
 /// One regression tree.
@@ -40,6 +43,8 @@ struct Node {
 pub(crate) struct Tree {
     nodes: Vec<Node>,
     leaves: Vec<f64>,
+    /// Each node's split gain, apart from the nodes: only importance reads it.
+    gains: Vec<f64>,
 }
 
 impl Tree {
@@ -52,31 +57,32 @@ impl Tree {
         let mut i = 0i32;
         while i >= 0 {
             let node = &self.nodes[i as usize];
-            i = node.next(row[node.feature]);
+            let value = row.get(node.feature as usize).copied().unwrap_or(f64::NAN);
+            i = node.children[usize::from(!node.goes_left(value))];
         }
         self.leaves[!i as usize]
     }
 }
 
 impl Node {
+    /// LightGBM's `NumericalDecision`. Written as selects, not branches:
+    /// which way a row goes is data, and a mispredicted branch per node
+    /// was most of a prediction's time.
     #[inline]
-    fn next(&self, value: f64) -> i32 {
-        let mut v = value;
-        if v.is_nan() && self.missing != Missing::Nan {
-            v = 0.0;
-        }
-        let is_missing = match self.missing {
-            Missing::Zero => (-ZERO_THRESHOLD..=ZERO_THRESHOLD).contains(&v),
-            Missing::Nan => v.is_nan(),
+    fn goes_left(&self, value: f64) -> bool {
+        let nan = value.is_nan();
+        // NaN reads as 0 unless NaN is this node's missing value (then
+        // `missing` below decides and the 0 is never compared).
+        let v = if nan { 0.0 } else { value };
+        let missing = match self.missing {
             Missing::None => false,
+            Missing::Zero => v.abs() <= ZERO_THRESHOLD,
+            Missing::Nan => nan,
         };
-        if is_missing {
-            return if self.default_left { self.left } else { self.right };
-        }
-        if v <= self.threshold {
-            self.left
+        if missing {
+            self.default_left
         } else {
-            self.right
+            v <= self.threshold
         }
     }
 }
@@ -107,6 +113,9 @@ pub struct TreeEnsemble {
     link: Link,
     /// Random forests (`boosting=rf`) average their iterations instead of summing.
     average: bool,
+    /// The same trees laid out to be walked together, when no node
+    /// treats a value as missing (module `plain`).
+    plain: Option<PlainForest>,
 }
 
 impl TreeEnsemble {
@@ -155,8 +164,12 @@ impl TreeEnsemble {
     /// `row` must hold `n_features()` values (callers check).
     pub fn predict_raw(&self, row: &[f64], out: &mut [f64]) {
         out.iter_mut().for_each(|o| *o = 0.0);
-        for it in 0..self.iterations() {
-            self.add_iteration(it, row, out);
+        if let Some(plain) = &self.plain {
+            plain.add(row, out);
+        } else {
+            for it in 0..self.iterations() {
+                self.add_iteration(it, row, out);
+            }
         }
         if self.average {
             let n = self.iterations() as f64;
@@ -179,10 +192,12 @@ impl TreeEnsemble {
     /// `feature_importance` computes it (splits with positive gain only).
     pub fn importance(&self) -> Vec<(f64, f64)> {
         let mut imp = vec![(0.0, 0.0); self.n_features];
-        for node in self.trees.iter().flat_map(|t| &t.nodes) {
-            if node.gain > 0.0 {
-                imp[node.feature].0 += 1.0;
-                imp[node.feature].1 += node.gain;
+        for tree in &self.trees {
+            for (node, &gain) in tree.nodes.iter().zip(&tree.gains) {
+                if gain > 0.0 {
+                    imp[node.feature as usize].0 += 1.0;
+                    imp[node.feature as usize].1 += gain;
+                }
             }
         }
         imp
@@ -226,6 +241,71 @@ mod tests {
         assert!((out[0] - 1.0 / (1.0 + 1f64.exp())).abs() < 1e-15, "sigmoid(-1)");
         assert_eq!(m.importance(), vec![(0.0, 0.0), (1.0, 3.5)]);
         Ok(())
+    }
+
+    /// A pseudo-random number (a linear congruential step), for fixtures.
+    fn draw(seed: &mut u64) -> u64 {
+        *seed =
+            seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        *seed >> 33
+    }
+
+    /// A random tree with at most `internal` nodes over 4 features, no missing type.
+    fn random_tree(seed: &mut u64, internal: usize) -> Tree {
+        let leaf = |seed: &mut u64| draw(seed) as f64 / 1e9 - 1.0;
+        if internal == 0 {
+            return Tree { nodes: Vec::new(), leaves: vec![leaf(seed)], gains: Vec::new() };
+        }
+        let node = |seed: &mut u64| Node {
+            threshold: (draw(seed) % 200) as f64 / 100.0 - 1.0,
+            feature: (draw(seed) % 4) as u32,
+            children: [0, 0],
+            default_left: draw(seed).is_multiple_of(2),
+            missing: Missing::None,
+        };
+        let (mut nodes, mut leaves) = (vec![node(seed)], Vec::new());
+        let mut open = std::collections::VecDeque::from([(0, 0), (0, 1)]);
+        while let Some((parent, side)) = open.pop_front() {
+            let child = if nodes.len() < internal && !draw(seed).is_multiple_of(3) {
+                nodes.push(node(seed));
+                open.extend([(nodes.len() - 1, 0), (nodes.len() - 1, 1)]);
+                nodes.len() as i32 - 1
+            } else {
+                leaves.push(leaf(seed));
+                !(leaves.len() as i32 - 1)
+            };
+            nodes[parent].children[side] = child;
+        }
+        let gains = vec![0.0; nodes.len()];
+        Tree { nodes, leaves, gains }
+    }
+
+    #[test]
+    fn trees_walked_together_score_as_each_walked_alone() {
+        let mut seed = 7;
+        // 37 trees: groups of 8 and a short one; single leaves and deep trees.
+        let trees: Vec<Tree> =
+            (0..37).map(|i| random_tree(&mut seed, [0, 1, 5, 30][i % 4])).collect();
+        let plain = PlainForest::new(&trees).expect("no node has a missing type");
+        let cells = [f64::NAN, 0.0, -0.0, 0.5, -0.5, 1.0, f64::INFINITY, f64::NEG_INFINITY, 1e-40];
+        for _ in 0..500 {
+            let row: Vec<f64> = (0..4)
+                .map(|_| match draw(&mut seed) % 3 {
+                    0 => cells[draw(&mut seed) as usize % cells.len()],
+                    _ => (draw(&mut seed) % 300) as f64 / 100.0 - 1.5,
+                })
+                .collect();
+            let mut alone = [0.0; 3];
+            for (i, tree) in trees.iter().enumerate() {
+                alone[i % 3] += tree.predict(&row);
+            }
+            let mut together = [0.0; 3];
+            plain.add(&row, &mut together);
+            assert_eq!(together, alone, "row {row:?}");
+        }
+        let mut nan = trees;
+        nan[3].nodes[0].missing = Missing::Nan;
+        assert!(PlainForest::new(&nan).is_none(), "a missing type takes the node-by-node walk");
     }
 
     #[test]

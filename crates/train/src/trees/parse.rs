@@ -50,6 +50,7 @@ impl TreeEnsemble {
             ));
         }
         Ok(TreeEnsemble {
+            plain: super::PlainForest::new(&trees),
             trees,
             outputs,
             n_features,
@@ -190,6 +191,7 @@ impl TreeBlock {
         let child_ok =
             |c: i32| if c >= 0 { (c as usize) < inner } else { (!c as usize) < leaves_n };
         let mut nodes = Vec::with_capacity(inner);
+        let mut gains = Vec::with_capacity(inner);
         for i in 0..inner {
             let d = self.decision_type[i];
             if d & 1 != 0 {
@@ -202,25 +204,25 @@ impl TreeBlock {
                 m => return Err(bad(format!("node {i}: unknown missing type {m}"))),
             };
             let (feature, left, right) = (self.split_feature[i], self.left[i], self.right[i]);
-            if feature >= n_features || !child_ok(left) || !child_ok(right) {
+            let feature = u32::try_from(feature).ok().filter(|_| feature < n_features);
+            let Some(feature) = feature.filter(|_| child_ok(left) && child_ok(right)) else {
                 return Err(bad(format!("node {i}: feature or child index out of range")));
-            }
+            };
             nodes.push(Node {
-                feature,
                 threshold: self.threshold[i],
-                left,
-                right,
+                feature,
+                children: [left, right],
                 default_left: d & 2 != 0,
                 missing,
-                gain: self.split_gain.get(i).map_or(0.0, |&g| f64::from(g)),
             });
+            gains.push(self.split_gain.get(i).map_or(0.0, |&g| f64::from(g)));
         }
         // Children must point forward so a walk always ends at a leaf.
         for (i, n) in nodes.iter().enumerate() {
-            if [n.left, n.right].iter().any(|&c| c >= 0 && c as usize <= i) {
+            if n.children.iter().any(|&c| c >= 0 && c as usize <= i) {
                 return Err(bad(format!("node {i}: child points backwards (cycle)")));
             }
         }
-        Ok(Tree { nodes, leaves: self.leaves })
+        Ok(Tree { nodes, leaves: self.leaves, gains })
     }
 }
