@@ -20,23 +20,20 @@ use lathe_store::Feedback;
 use serde_json::{json, Value};
 
 use crate::{
-    predlog::Logging,
-    routes::{ApiError, PredictionId},
+    routes::{ApiError, AppState, PredictionId},
     signature::shorten,
-    Served,
 };
 
 /// Records per request, so one request cannot hold the writer for long.
 const MAX_RECORDS: usize = 100_000;
 
 pub(crate) async fn post(
-    State(state): State<Served>,
+    State(app): State<AppState>,
     Extension(id): Extension<PredictionId>,
-    Extension(logging): Extension<Logging>,
     RawQuery(query): RawQuery,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let Some(log) = logging.0 else {
+    let Some(log) = &app.logging.0 else {
         let message = "this server does not log predictions, so it takes no feedback";
         return ApiError::new(StatusCode::NOT_FOUND, "ENDPOINT_NOT_FOUND", message).respond(&id);
     };
@@ -53,8 +50,8 @@ pub(crate) async fn post(
         .respond(&id);
     };
     let expected = Expected {
-        classes: state.all().iter().flat_map(|c| c.model.scorer.classes()).collect(),
-        numbers: state.all().iter().any(|c| c.model.scorer.classes().is_empty()),
+        classes: app.served.all().iter().flat_map(|c| c.model.scorer.classes()).collect(),
+        numbers: app.served.all().iter().any(|c| c.model.scorer.classes().is_empty()),
     };
     let records = match parse(&body, &expected) {
         Ok(r) => r,

@@ -14,7 +14,9 @@
 //! [`Limits`] bound the prediction routes: concurrency, a wait queue (503
 //! with `Retry-After` when full) and a per-request timeout (504).
 //! Concurrent requests for one model version are scored together in
-//! micro-batches ([`BatchOptions`]); a lone request is scored at once.
+//! micro-batches ([`BatchOptions`]) where one call over many rows is
+//! cheaper than many calls (ONNX graphs, by default); a lone request is
+//! scored at once.
 //! [`Challenger`]s take a canary share of a model's requests or shadow all
 //! of them ([`Policy`]), each with its own per-version metrics.
 //! [`PredictionLog`] writes every scored row to the store in the background

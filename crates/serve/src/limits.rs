@@ -35,7 +35,11 @@ use tokio::sync::Semaphore;
 use crate::{
     batch::BatchOptions,
     routes::{ApiError, PredictionId},
+    Scorer,
 };
+
+/// Rows per scorer call for models that score a batch in one call.
+const DEFAULT_BATCH_ROWS: usize = 64;
 
 /// Limits of the server.
 #[derive(Debug, Clone)]
@@ -51,8 +55,11 @@ pub struct Options {
     pub request_timeout: Duration,
     /// Most rows one call of a model's scorer takes when concurrent
     /// requests are grouped (see [`crate::batch`]); 1 scores every request
-    /// on its own, as it arrives.
-    pub max_batch_size: usize,
+    /// on its own, as it arrives. `None` chooses per model: 64 where one
+    /// call over many rows is cheaper than many calls (an ONNX graph), 1
+    /// for the tree and linear scorers, which go row by row anyway and
+    /// would only pay the queue's hand-offs.
+    pub max_batch_size: Option<usize>,
     /// Longest a batch waits for requests already on their way to the same
     /// model version; a lone request never waits.
     pub max_batch_wait: Duration,
@@ -60,7 +67,7 @@ pub struct Options {
 
 impl Default for Options {
     /// 16 MiB bodies, 4 × the available cores at once, 256 waiting, 10 s,
-    /// batches of up to 64 rows waiting at most 200 µs.
+    /// batches sized per model, waiting at most 200 µs.
     fn default() -> Options {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Options {
@@ -68,16 +75,21 @@ impl Default for Options {
             max_concurrency: 4 * cores,
             max_queue: 256,
             request_timeout: Duration::from_secs(10),
-            max_batch_size: 64,
+            max_batch_size: None,
             max_batch_wait: Duration::from_micros(200),
         }
     }
 }
 
 impl Options {
-    /// How the batchers group requests.
-    pub fn batch(&self) -> BatchOptions {
-        BatchOptions { max_rows: self.max_batch_size, max_wait: self.max_batch_wait }
+    /// How the batchers group requests for `scorer`.
+    pub(crate) fn batch(&self, scorer: &Scorer) -> BatchOptions {
+        let max_rows = self.max_batch_size.unwrap_or(if scorer.scores_batches() {
+            DEFAULT_BATCH_ROWS
+        } else {
+            1
+        });
+        BatchOptions { max_rows, max_wait: self.max_batch_wait }
     }
 }
 
@@ -222,4 +234,38 @@ pub(crate) async fn limit(
     let response = tokio::time::timeout_at(deadline, next.run(request)).await;
     drop(permit);
     response.unwrap_or_else(|_| limits.timed_out(&id))
+}
+
+#[cfg(test)]
+mod tests {
+    use lathe_train::{Dataset, Learner, LogisticRegression, NoopRecorder};
+
+    use super::*;
+
+    fn linear() -> Scorer {
+        let csv = b"x,y\n0.1,no\n0.3,no\n0.9,yes\n0.7,yes\n";
+        let data = Dataset::from_csv(csv, "y", "yes").unwrap_or_else(|e| panic!("{e}"));
+        let model = LogisticRegression::default()
+            .fit(&data, &mut NoopRecorder)
+            .unwrap_or_else(|e| panic!("{e}"));
+        Scorer::Lathe(model)
+    }
+
+    #[test]
+    fn batches_are_sized_per_model_unless_a_size_is_given() {
+        let defaults = Options::default();
+        assert_eq!(defaults.batch(&linear()).max_rows, 1, "row by row: nothing to share");
+        #[cfg(feature = "onnx")]
+        {
+            let graph = include_bytes!("../test_data/onnx/classifier.onnx");
+            let onnx = crate::OnnxModel::from_bytes(graph, &Default::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(defaults.batch(&Scorer::Onnx(onnx)).max_rows, DEFAULT_BATCH_ROWS);
+        }
+        let given = Options { max_batch_size: Some(8), ..Options::default() };
+        assert_eq!(
+            given.batch(&linear()),
+            BatchOptions { max_rows: 8, ..defaults.batch(&linear()) }
+        );
+    }
 }

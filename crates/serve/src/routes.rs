@@ -38,7 +38,17 @@ pub const PREDICTION_ID_HEADER: &str = "x-prediction-id";
 /// answered (MLflow's body has no room for it; a canary makes it vary).
 pub const MODEL_VERSION_HEADER: &str = "x-model-version";
 
-type AppState = Served;
+/// What every route reads: the served models, the limits (whose options
+/// also size each model's batches) and the prediction log. One `Arc`, so
+/// handing it to a handler is one reference count, not one per part.
+#[derive(Debug)]
+pub(crate) struct App {
+    pub(crate) served: Served,
+    pub(crate) limits: Limits,
+    pub(crate) logging: Logging,
+}
+
+pub(crate) type AppState = Arc<App>;
 
 /// The id of one request, set by the outermost middleware.
 #[derive(Debug, Clone)]
@@ -68,20 +78,19 @@ impl Served {
     }
 }
 
-fn build(state: AppState, limits: Limits, logging: Logging) -> Router {
+fn build(served: Served, limits: Limits, logging: Logging) -> Router {
     let limited = || middleware::from_fn_with_state(limits.clone(), limits::limit);
     let max_body_bytes = limits.options().max_body_bytes;
+    let state = Arc::new(App { served, limits: limits.clone(), logging });
     Router::new()
         .route("/invocations", post(invocations).layer(limited()))
         .route("/v1/models", get(list_models))
         .route("/v1/models/{name}/predict", post(predict).layer(limited()))
         .route("/health", get(health))
         .route("/ready", get(ready))
-        .route("/metrics", get(prometheus).layer(Extension(limits.clone())))
+        .route("/metrics", get(prometheus))
         .route("/feedback", post(feedback::post))
         .fallback(not_found)
-        .layer(Extension(logging))
-        .layer(Extension(limits.options().batch()))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(middleware::from_fn(prediction_id))
         .with_state(state)
@@ -180,17 +189,11 @@ pub(crate) enum Inputs {
 type Scored = (Inputs, Vec<Output>);
 
 /// Reads a request body as a frame, before any model is involved.
-fn read_frame(
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-    v1: bool,
-) -> Result<Frame, ApiError> {
-    let body = body.map_err(|r| body_error(&r))?;
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+fn read_frame(content_type: Option<&str>, body: &[u8], v1: bool) -> Result<Frame, ApiError> {
     let frame: Frame = if v1 && content_type.is_none() {
-        protocol::parse_json(&body)?
+        protocol::parse_json(body)?
     } else {
-        protocol::parse(content_type, &body)?
+        protocol::parse(content_type, body)?
     };
     Ok(frame)
 }
@@ -274,11 +277,11 @@ async fn answer(
     body: Result<Bytes, BytesRejection>,
     v1: bool,
     start: Instant,
-    logging: &Logging,
-    batching: BatchOptions,
+    app: &App,
 ) -> (Arc<Current>, Result<Scored, ApiError>) {
     let Routed { answer, shadow } = routed;
-    let result = score(&answer, shadow, id, headers, body, v1, logging, batching).await;
+    let batching = app.limits.options().batch(&answer.model.scorer);
+    let result = score(&answer, shadow, id, headers, body, v1, &app.logging, batching).await;
     answer.metrics.observe(start.elapsed(), result.is_err());
     (answer, result)
 }
@@ -297,8 +300,22 @@ async fn score(
     // Counted from here, so a leader already scoring this version can wait
     // for this request while its body is parsed and checked.
     let arriving = batching.enabled().then(|| current.batch.arriving());
-    let frame = read_frame(headers, body, v1)?;
-    let inputs = check(&current.model, &frame)?;
+    let body = body.map_err(|r| body_error(&r))?;
+    // The shadow scores the request's frame, so only a request without
+    // one can skip building it.
+    let numeric = shadow.is_none() && !current.model.scorer.takes_records();
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let fast = (numeric && protocol::is_json(content_type, v1))
+        .then(|| protocol::numbers(&body).and_then(|n| current.model.signature.check_numbers(n)))
+        .flatten();
+    let (frame, inputs) = match fast {
+        Some(rows) => (None, Inputs::Rows(rows)),
+        None => {
+            let frame = read_frame(content_type, &body, v1)?;
+            let inputs = check(&current.model, &frame)?;
+            (Some(frame), inputs)
+        }
+    };
     let result = match arriving {
         // A request that fills a batch by itself gains nothing from
         // waiting its turn: it is scored at once, beside the batches.
@@ -314,7 +331,7 @@ async fn score(
         }
         Some(_) | None => score_alone(current, inputs),
     };
-    if let (Some(shadow), Ok(_)) = (shadow, &result) {
+    if let (Some(shadow), Some(frame), Ok(_)) = (shadow, frame, &result) {
         spawn_shadow(shadow, frame, id.0.clone(), logging.clone());
     }
     result
@@ -344,24 +361,20 @@ fn spawn_shadow(shadow: Arc<Current>, frame: Frame, id: String, logging: Logging
 
 /// MLflow's scoring endpoint, answered by the first model (or its canary).
 async fn invocations(
-    State(state): State<AppState>,
+    State(app): State<AppState>,
     Extension(id): Extension<PredictionId>,
-    Extension(logging): Extension<Logging>,
-    Extension(batching): Extension<BatchOptions>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let start = Instant::now();
-    let Some(routed) = state.route(0, &id.0) else {
+    let Some(routed) = app.served.route(0, &id.0) else {
         return not_loaded(&id);
     };
-    let (answered_by, result) =
-        answer(routed, &id, &headers, body, false, start, &logging, batching).await;
+    let (answered_by, result) = answer(routed, &id, &headers, body, false, start, &app).await;
     match result {
         Ok((rows, outputs)) => {
-            logging.scored(&answered_by.model, &id.0, &rows, &outputs, start.elapsed());
-            let predictions: Vec<Value> = outputs.iter().map(Output::to_json).collect();
-            let mut response = Json(json!({ "predictions": predictions })).into_response();
+            app.logging.scored(&answered_by.model, &id.0, &rows, &outputs, start.elapsed());
+            let mut response = Json(Predictions { predictions: &outputs }).into_response();
             response.headers_mut().insert(MODEL_VERSION_HEADER, answered_by.model.version.into());
             response
         }
@@ -377,7 +390,13 @@ struct PredictResponse<'a> {
     predictions: Vec<Value>,
     /// Per row: the positive class's probability (binary) or every class's (multiclass).
     #[serde(skip_serializing_if = "Option::is_none")]
-    probabilities: Option<Vec<Value>>,
+    probabilities: Option<&'a [Output]>,
+}
+
+/// MLflow's answer: one prediction per row.
+#[derive(Serialize)]
+struct Predictions<'a> {
+    predictions: &'a [Output],
 }
 
 #[derive(Serialize)]
@@ -388,15 +407,14 @@ struct ModelRef<'a> {
 
 /// lathe's own endpoint: JSON records in; labels, probabilities and the id out.
 async fn predict(
-    State(state): State<AppState>,
+    State(app): State<AppState>,
     Extension(id): Extension<PredictionId>,
-    Extension(logging): Extension<Logging>,
-    Extension(batching): Extension<BatchOptions>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let start = Instant::now();
+    let state = &app.served;
     if state.is_empty() {
         return not_loaded(&id);
     }
@@ -405,18 +423,17 @@ async fn predict(
         return ApiError::new(StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", message)
             .respond(&id);
     };
-    let (current, result) =
-        answer(routed, &id, &headers, body, true, start, &logging, batching).await;
+    let (current, result) = answer(routed, &id, &headers, body, true, start, &app).await;
     let model = &current.model;
     match result {
         Ok((rows, outputs)) => {
-            logging.scored(model, &id.0, &rows, &outputs, start.elapsed());
+            app.logging.scored(model, &id.0, &rows, &outputs, start.elapsed());
             let classes = model.scorer.classes();
             let (predictions, probabilities) = if classes.is_empty() {
                 (outputs.iter().map(Output::to_json).collect(), None)
             } else {
                 let labels = outputs.iter().map(|o| json!(o.label(&classes))).collect();
-                (labels, Some(outputs.iter().map(Output::to_json).collect()))
+                (labels, Some(outputs.as_slice()))
             };
             let model = ModelRef { name: &model.name, version: model.version };
             Json(PredictResponse { prediction_id: &id.0, model, predictions, probabilities })
@@ -427,8 +444,9 @@ async fn predict(
 }
 
 /// What is loaded: name, version, alias, signature.
-async fn list_models(State(state): State<AppState>) -> Response {
-    let models: Vec<_> = state
+async fn list_models(State(app): State<AppState>) -> Response {
+    let models: Vec<_> = app
+        .served
         .all()
         .iter()
         .map(|current| {
@@ -457,11 +475,11 @@ async fn health() -> Response {
     Json(json!({ "status": "ok" })).into_response()
 }
 
-async fn ready(State(state): State<AppState>, Extension(id): Extension<PredictionId>) -> Response {
-    if state.is_empty() {
+async fn ready(State(app): State<AppState>, Extension(id): Extension<PredictionId>) -> Response {
+    if app.served.is_empty() {
         return not_loaded(&id);
     }
-    Json(json!({ "status": "ready", "models": state.len() })).into_response()
+    Json(json!({ "status": "ready", "models": app.served.len() })).into_response()
 }
 
 /// 503 while no model is loaded. `lathe serve` loads every model before it
@@ -472,15 +490,12 @@ fn not_loaded(id: &PredictionId) -> Response {
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", "no model is loaded").respond(id)
 }
 
-async fn prometheus(
-    State(state): State<AppState>,
-    Extension(limits): Extension<Limits>,
-    Extension(logging): Extension<Logging>,
-) -> Response {
+async fn prometheus(State(app): State<AppState>) -> Response {
     let content_type = [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")];
+    let state = &app.served;
     let mut text = metrics::render(&state.history(), state.len(), state.swaps());
-    limits.render(&mut text);
-    if let Some(log) = &logging.0 {
+    app.limits.render(&mut text);
+    if let Some(log) = &app.logging.0 {
         log.render(&mut text);
     }
     (content_type, text).into_response()

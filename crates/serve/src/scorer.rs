@@ -104,6 +104,16 @@ impl Scorer {
         matches!(self, Scorer::Tabular(_))
     }
 
+    /// Whether one call over many rows costs less than a call per row: an
+    /// ONNX graph runs a batch as one tensor; the others go row by row.
+    pub fn scores_batches(&self) -> bool {
+        #[cfg(feature = "onnx")]
+        if let Scorer::Onnx(_) = self {
+            return true;
+        }
+        false
+    }
+
     /// Scores numeric rows: an ONNX graph runs them as one batch, the
     /// others row by row.
     pub fn score_rows(&self, rows: &[Vec<f64>]) -> Result<Vec<Output>, String> {
@@ -175,9 +185,16 @@ impl Output {
 
     /// As MLflow's pyfunc answers: the probability, the probabilities, or the value.
     pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Written as [`Output::to_json`] reads, straight into a response body.
+impl serde::Serialize for Output {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
-            Output::Probability(p) | Output::Value(p) => serde_json::json!(p),
-            Output::Probabilities(ps) => serde_json::json!(ps),
+            Output::Probability(p) | Output::Value(p) => serializer.serialize_f64(*p),
+            Output::Probabilities(ps) => ps.serialize(serializer),
         }
     }
 }

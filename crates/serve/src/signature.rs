@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::protocol::Frame;
+use crate::protocol::{Frame, Numbers};
 
 /// At most this many problems are listed; the rest are counted.
 const MAX_PROBLEMS: usize = 100;
@@ -126,9 +126,36 @@ impl Signature {
 
 impl Signature {
     /// Whether `names` are exactly the schema's columns, in the schema's order.
-    fn in_order(&self, names: &[String]) -> bool {
+    fn in_order<N: AsRef<[u8]>>(&self, names: &[N]) -> bool {
         names.len() == self.columns.len()
-            && names.iter().zip(&self.columns).all(|(name, spec)| *name == spec.name)
+            && names
+                .iter()
+                .zip(&self.columns)
+                .all(|(name, spec)| name.as_ref() == spec.name.as_bytes())
+    }
+
+    /// Rows that were read as numbers ([`crate::protocol::numbers`]), when
+    /// they are exactly what [`Signature::check`] would accept as they are:
+    /// the schema's columns in its order (or positional), every row as
+    /// wide as the schema, a whole number in every integer column. `None`
+    /// for anything else, which then goes through `check` to be named.
+    pub(crate) fn check_numbers(&self, numbers: Numbers<'_>) -> Option<Vec<Vec<f64>>> {
+        let width = self.columns.len();
+        let named_in_order = numbers.columns.as_ref().is_none_or(|names| self.in_order(names));
+        if numbers.rows.is_empty() || !named_in_order {
+            return None;
+        }
+        let mut integral = Vec::new();
+        for (i, spec) in self.columns.iter().enumerate() {
+            match spec.ty.as_str() {
+                "double" | "float" => {}
+                "long" | "integer" => integral.push(i),
+                _ => return None,
+            }
+        }
+        let fits =
+            |row: &Vec<f64>| row.len() == width && integral.iter().all(|&i| row[i].fract() == 0.0);
+        numbers.rows.iter().all(fits).then_some(numbers.rows)
     }
 
     /// The request's rows as JSON records keyed by the schema's column names,
@@ -252,6 +279,55 @@ mod tests {
 
     fn frame(columns: Option<&[&str]>, rows: Vec<Vec<Value>>) -> Frame {
         Frame { columns: columns.map(|c| c.iter().map(|s| s.to_string()).collect()), rows }
+    }
+
+    /// What the numeric reader and `check_numbers` make of `body`.
+    fn fast(body: &str) -> Option<Vec<Vec<f64>>> {
+        crate::protocol::numbers(body.as_bytes()).and_then(|n| schema().check_numbers(n))
+    }
+
+    /// What the general reader and `check` make of `body`.
+    fn general(body: &str) -> Result<Vec<Vec<f64>>, Vec<String>> {
+        let frame = crate::protocol::parse(Some("application/json"), body.as_bytes())
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        schema().check(&frame)
+    }
+
+    #[test]
+    fn numeric_requests_read_fast_give_what_the_general_check_gives() {
+        for body in [
+            r#"{"dataframe_split": {"columns": ["a", "b"], "data": [[1.5, 2], [-3e2, 4.0]]}}"#,
+            r#"{"dataframe_split": {"columns": ["a", "b"], "data": [[1.5, 2]], "index": [7]}}"#,
+            r#"{"dataframe_split": {"data": [[1.5, 2]]}}"#,
+            r#"{"instances": [[1.5, 2], [0, 0]]}"#,
+            r#"{"inputs": [[1.5, 2]]}"#,
+            r#"{"dataframe_records": [[1.5, 2]]}"#,
+        ] {
+            let fast = fast(body).unwrap_or_else(|| panic!("not read fast: {body}"));
+            assert_eq!(Ok(fast), general(body), "{body}");
+        }
+        // Anything the fast reader would have to judge goes to the general
+        // check, which names the problem.
+        for body in [
+            r#"{"dataframe_split": {"columns": ["b", "a"], "data": [[2, 1.5]]}}"#,
+            r#"{"dataframe_split": {"columns": ["a", "b"], "data": [[1.5, 2.5]]}}"#,
+            r#"{"dataframe_split": {"columns": ["a", "b"], "data": [[1.5, null]]}}"#,
+            r#"{"dataframe_split": {"columns": ["a", "b"], "data": [[1.5, "2"]]}}"#,
+            r#"{"dataframe_split": {"columns": ["a", "b"], "data": [[1.5]]}}"#,
+            r#"{"dataframe_split": {"columns": ["a", "b", "c"], "data": [[1, 2, 3]]}}"#,
+            r#"{"dataframe_split": {"columns": ["\u0061", "b"], "data": [[1.5, 2]]}}"#,
+            r#"{"dataframe_split": {"columns": ["a", "b"], "data": []}}"#,
+            r#"{"instances": [[1.5, 2]], "inputs": [[1.5, 2]]}"#,
+            r#"{"instances": [[1.5, 2]], "params": {}}"#,
+            r#"{"instances": [{"a": 1.5, "b": 2}]}"#,
+            r#"[[1.5, 2]]"#,
+        ] {
+            assert_eq!(fast(body), None, "{body}");
+        }
+        assert_eq!(
+            general(r#"{"dataframe_split": {"columns": ["a", "b"], "data": [[1.5, 2.5]]}}"#),
+            Err(vec!["row 0: column 'b' expected long got a fractional number".to_string()])
+        );
     }
 
     #[test]

@@ -484,7 +484,7 @@ async fn an_alias_moved_to_a_broken_version_keeps_the_old_one_serving() {
 fn batching(f: &Fixture, max_batch_size: usize) -> Router {
     f.served.router(Options {
         max_concurrency: 64,
-        max_batch_size,
+        max_batch_size: Some(max_batch_size),
         max_batch_wait: Duration::from_millis(20),
         ..Options::default()
     })
@@ -605,6 +605,21 @@ async fn with_batch_size_1_each_request_is_one_scorer_call_as_before() {
     // than it is still scored whole.
     let app = batching(&f, 2);
     assert_eq!(post_rows(&app, 2).await.len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_default_a_row_by_row_model_scores_each_request_on_its_own() {
+    // The tiny model is linear: one call over many rows costs what many
+    // calls do, so the default does not group its requests.
+    let f = fixture().await;
+    let app = f.served.router(Options { max_concurrency: 64, ..Options::default() });
+    for _ in 0..3 {
+        concurrently(&app, 32).await;
+    }
+    let rows: u64 = (0..32).map(|i| request_rows(i).len() as u64).sum();
+    let text = get_text(&app, "/metrics").await;
+    assert_eq!(batches(&text, 1), (3 * 32, 3 * rows), "{text}");
+    assert_eq!(metric(&text, "lathe_serve_batch_queue_depth", 1), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,8 +5,9 @@
 //! (`/ready` is 200 from its first request); until then a client's
 //! connection is refused. Prediction routes are bounded by
 //! `--max-concurrency`, `--max-queue` and `--request-timeout-ms`; concurrent
-//! requests for one version are scored in micro-batches (`--max-batch-size`,
-//! `--max-batch-wait-us`; `--max-batch-size 1` turns it off). Every
+//! requests for one ONNX model version are scored in micro-batches
+//! (`--max-batch-size`, `--max-batch-wait-us`; a size given on the command
+//! line applies to every model, 1 turns batching off). Every
 //! prediction is logged to the store in the background for monitoring, and
 //! `POST /feedback` takes ground-truth labels (`--no-prediction-log` turns both off).
 //! `--canary` and `--shadow` put a challenger version beside a served model.
@@ -61,9 +62,10 @@ pub(crate) struct Args {
     request_timeout_ms: u64,
     /// Most rows scored in one call of a model: concurrent requests for the
     /// same version are grouped up to it; 1 scores every request on its own.
-    #[arg(long, default_value_t = 64, value_name = "ROWS",
-          value_parser = clap::value_parser!(u32).range(1..))]
-    max_batch_size: u32,
+    /// Default: 64 for ONNX models, whose graph runs a batch at once; 1 for
+    /// tree and linear models, which score row by row and gain nothing.
+    #[arg(long, value_name = "ROWS", value_parser = clap::value_parser!(u32).range(1..))]
+    max_batch_size: Option<u32>,
     /// Microseconds a batch waits for requests already on their way to the
     /// same model version; a lone request is scored at once.
     #[arg(long, default_value_t = 200, value_name = "US")]
@@ -130,7 +132,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             .map_or(defaults.max_concurrency, |n| usize::try_from(n).unwrap_or(usize::MAX)),
         max_queue: args.max_queue,
         request_timeout: Duration::from_millis(args.request_timeout_ms),
-        max_batch_size: usize::try_from(args.max_batch_size).unwrap_or(usize::MAX),
+        max_batch_size: args.max_batch_size.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         max_batch_wait: Duration::from_micros(args.max_batch_wait_us),
         ..defaults
     };
