@@ -97,21 +97,34 @@ pub(crate) struct Numbers<'a> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NumericBody<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     dataframe_split: Option<NumericSplit<'a>>,
+    #[serde(default, deserialize_with = "present")]
     dataframe_records: Option<Vec<Vec<f64>>>,
+    #[serde(default, deserialize_with = "present")]
     instances: Option<Vec<Vec<f64>>>,
+    #[serde(default, deserialize_with = "present")]
     inputs: Option<Vec<Vec<f64>>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NumericSplit<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     columns: Option<Vec<&'a [u8]>>,
     data: Vec<Vec<f64>>,
     #[serde(default, rename = "index")]
     _index: Option<serde::de::IgnoredAny>,
+}
+
+/// A field that may be absent but not null: serde reads a null `Option`
+/// as absent, and the general reader refuses a null where these go.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 /// The common request of a numeric model read straight into numbers:

@@ -319,6 +319,8 @@ mod tests {
             r#"{"dataframe_split": {"columns": ["a", "b"], "data": []}}"#,
             r#"{"instances": [[1.5, 2]], "inputs": [[1.5, 2]]}"#,
             r#"{"instances": [[1.5, 2]], "params": {}}"#,
+            r#"{"instances": [[1.5, 2]], "inputs": null}"#,
+            r#"{"dataframe_split": {"columns": null, "data": [[1.5, 2]]}}"#,
             r#"{"instances": [{"a": 1.5, "b": 2}]}"#,
             r#"[[1.5, 2]]"#,
         ] {
