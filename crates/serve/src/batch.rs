@@ -361,17 +361,8 @@ impl Drop for Leading<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scorer::tests::linear as scorer;
     use futures_util::FutureExt;
-    use lathe_train::{Dataset, Learner, LogisticRegression, NoopRecorder};
-
-    fn scorer() -> Scorer {
-        let csv = b"x,z,y\n0.1,5,no\n0.3,4,no\n0.2,6,no\n0.9,1,yes\n0.7,2,yes\n0.8,0,yes\n";
-        let data = Dataset::from_csv(csv, "y", "yes").unwrap_or_else(|e| panic!("{e}"));
-        let model = LogisticRegression::default()
-            .fit(&data, &mut NoopRecorder)
-            .unwrap_or_else(|e| panic!("{e}"));
-        Scorer::Lathe(model)
-    }
 
     fn rows(n: usize, from: usize) -> Inputs {
         Inputs::Rows((from..from + n).map(|i| vec![i as f64 / 10.0, (i % 7) as f64]).collect())

@@ -238,18 +238,8 @@ pub(crate) async fn limit(
 
 #[cfg(test)]
 mod tests {
-    use lathe_train::{Dataset, Learner, LogisticRegression, NoopRecorder};
-
     use super::*;
-
-    fn linear() -> Scorer {
-        let csv = b"x,y\n0.1,no\n0.3,no\n0.9,yes\n0.7,yes\n";
-        let data = Dataset::from_csv(csv, "y", "yes").unwrap_or_else(|e| panic!("{e}"));
-        let model = LogisticRegression::default()
-            .fit(&data, &mut NoopRecorder)
-            .unwrap_or_else(|e| panic!("{e}"));
-        Scorer::Lathe(model)
-    }
+    use crate::scorer::tests::linear;
 
     #[test]
     fn batches_are_sized_per_model_unless_a_size_is_given() {

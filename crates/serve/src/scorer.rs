@@ -198,3 +198,20 @@ impl serde::Serialize for Output {
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use lathe_train::{Dataset, Learner, LogisticRegression, NoopRecorder};
+
+    use super::*;
+
+    /// A row-by-row scorer over two columns (`x`, `z`), for the serving tests.
+    pub(crate) fn linear() -> Scorer {
+        let csv = b"x,z,y\n0.1,5,no\n0.3,4,no\n0.2,6,no\n0.9,1,yes\n0.7,2,yes\n0.8,0,yes\n";
+        let data = Dataset::from_csv(csv, "y", "yes").unwrap_or_else(|e| panic!("{e}"));
+        let model = LogisticRegression::default()
+            .fit(&data, &mut NoopRecorder)
+            .unwrap_or_else(|e| panic!("{e}"));
+        Scorer::Lathe(model)
+    }
+}
