@@ -28,9 +28,7 @@ const FORMATS: &str = "expected a JSON object with one of dataframe_split, dataf
 
 /// Reads a request body by its content type.
 pub(crate) fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Frame, InputError> {
-    let media = content_type
-        .map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-        .unwrap_or_default();
+    let media = content_type.map(|c| media_type(c).to_ascii_lowercase()).unwrap_or_default();
     match media.as_str() {
         "application/json" => parse_json(body),
         "text/csv" => parse_csv(body),
@@ -42,6 +40,11 @@ pub(crate) fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Frame, In
             crate::signature::shorten(&media)
         ))),
     }
+}
+
+/// A content type without its parameters (`application/json; charset=utf-8`).
+fn media_type(content_type: &str) -> &str {
+    content_type.split(';').next().unwrap_or("").trim()
 }
 
 fn bad(message: impl Into<String>) -> InputError {
@@ -159,9 +162,7 @@ pub(crate) fn numbers(body: &[u8]) -> Option<Numbers<'_>> {
 /// (any parameters), or no type at all on lathe's `/v1` route.
 pub(crate) fn is_json(content_type: Option<&str>, v1: bool) -> bool {
     match content_type {
-        Some(c) => {
-            c.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json")
-        }
+        Some(c) => media_type(c).eq_ignore_ascii_case("application/json"),
         None => v1,
     }
 }
