@@ -16,6 +16,7 @@
 
 use std::{
     fmt::Write,
+    future::Future,
     sync::{
         atomic::{AtomicU64, AtomicUsize, Ordering},
         Arc,
@@ -24,11 +25,8 @@ use std::{
 };
 
 use axum::{
-    extract::{Request, State},
     http::{header, HeaderValue, StatusCode},
-    middleware::Next,
     response::Response,
-    Extension,
 };
 use tokio::sync::Semaphore;
 
@@ -172,6 +170,39 @@ impl Limits {
         );
     }
 
+    /// Runs `work` (a prediction request: reading its body and scoring it)
+    /// in a slot, or after a place in the queue, or answers 503 at once;
+    /// within the request's deadline, or answers 504. The prediction
+    /// handlers call it themselves rather than through a middleware layer,
+    /// which boxed a future and cloned the router's service per request.
+    pub(crate) async fn run(
+        &self,
+        id: &PredictionId,
+        work: impl Future<Output = Response>,
+    ) -> Response {
+        let inner = &self.0;
+        let deadline = tokio::time::Instant::now() + inner.options.request_timeout;
+        let permit = match inner.slots.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => {
+                if inner.waiting.fetch_add(1, Ordering::Relaxed) >= inner.options.max_queue {
+                    inner.waiting.fetch_sub(1, Ordering::Relaxed);
+                    return self.overloaded(id);
+                }
+                let _queued = Waiting(&inner.waiting);
+                match tokio::time::timeout_at(deadline, inner.slots.acquire()).await {
+                    Ok(Ok(permit)) => permit,
+                    // The semaphore is never closed; treat it as overload all the same.
+                    Ok(Err(_)) => return self.overloaded(id),
+                    Err(_) => return self.timed_out(id),
+                }
+            }
+        };
+        let response = tokio::time::timeout_at(deadline, work).await;
+        drop(permit);
+        response.unwrap_or_else(|_| self.timed_out(id))
+    }
+
     fn overloaded(&self, id: &PredictionId) -> Response {
         self.0.overload.fetch_add(1, Ordering::Relaxed);
         let mut response = ApiError::new(
@@ -202,38 +233,6 @@ impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
-}
-
-/// The middleware of the prediction routes: a slot, or a place in the
-/// queue, or 503; then the request within its deadline, or 504.
-pub(crate) async fn limit(
-    State(limits): State<Limits>,
-    Extension(id): Extension<PredictionId>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let deadline = tokio::time::Instant::now() + limits.0.options.request_timeout;
-    let permit = match Arc::clone(&limits.0.slots).try_acquire_owned() {
-        Ok(permit) => permit,
-        Err(_) => {
-            let waiting = &limits.0.waiting;
-            if waiting.fetch_add(1, Ordering::Relaxed) >= limits.0.options.max_queue {
-                waiting.fetch_sub(1, Ordering::Relaxed);
-                return limits.overloaded(&id);
-            }
-            let _queued = Waiting(waiting);
-            let acquire = Arc::clone(&limits.0.slots).acquire_owned();
-            match tokio::time::timeout_at(deadline, acquire).await {
-                Ok(Ok(permit)) => permit,
-                // The semaphore is never closed; treat it as overload all the same.
-                Ok(Err(_)) => return limits.overloaded(&id),
-                Err(_) => return limits.timed_out(&id),
-            }
-        }
-    };
-    let response = tokio::time::timeout_at(deadline, next.run(request)).await;
-    drop(permit);
-    response.unwrap_or_else(|_| limits.timed_out(&id))
 }
 
 #[cfg(test)]

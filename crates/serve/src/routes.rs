@@ -3,24 +3,30 @@
 //! id; a client's mistake is always a 4xx with a JSON body that never quotes
 //! the request.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    cell::Cell,
+    hash::{BuildHasher, Hasher, RandomState},
+    sync::Arc,
+    time::Instant,
+};
 
 use axum::{
-    body::Bytes,
-    extract::{rejection::BytesRejection, DefaultBodyLimit, Path, Request, State},
+    body::{Body, Bytes},
+    extract::{DefaultBodyLimit, Path, Request, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
     Extension, Json, Router,
 };
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::{
     batch::{self, BatchOptions, RowResult},
     feedback,
-    limits::{self, Limits, Options},
+    limits::{Limits, Options},
     metrics,
     predlog::{Logging, PredictionLog},
     protocol::{self, Frame, InputError},
@@ -50,9 +56,47 @@ pub(crate) struct App {
 
 pub(crate) type AppState = Arc<App>;
 
-/// The id of one request, set by the outermost middleware.
+/// The id of one request: the prediction routes make their own, every
+/// other route gets one from the outermost middleware.
 #[derive(Debug, Clone)]
 pub(crate) struct PredictionId(String);
+
+thread_local! {
+    /// Each thread's secret SipHash keys (drawn from the OS once per
+    /// thread by the standard library) and its count of ids so far.
+    static ID_KEYS: (RandomState, Cell<u64>) = (RandomState::new(), Cell::new(0));
+}
+
+impl PredictionId {
+    /// A UUID v4, as 32 hex digits like lathe's other ids: the keyed hash
+    /// of the thread's count, so as unlikely to repeat as OS randomness.
+    /// `Uuid::new_v4` asks the kernel for 16 bytes per call, a syscall per
+    /// prediction (2% of a one-row request's CPU); uuid's `fast-rng`
+    /// feature would avoid it, but changing uuid's features rebuilds Polars.
+    fn new() -> PredictionId {
+        let random = ID_KEYS.with(|(keys, count)| {
+            let n = count.get();
+            count.set(n.wrapping_add(1));
+            let half = |part: u64| {
+                let mut hasher = keys.build_hasher();
+                hasher.write_u64(n);
+                hasher.write_u64(part);
+                hasher.finish()
+            };
+            (u128::from(half(0)) << 64) | u128::from(half(1))
+        });
+        let uuid = uuid::Builder::from_random_bytes(random.to_le_bytes()).into_uuid();
+        PredictionId(uuid.simple().to_string())
+    }
+
+    /// `response`, carrying this id in its header.
+    fn stamp(&self, mut response: Response) -> Response {
+        if let Ok(value) = HeaderValue::from_str(&self.0) {
+            response.headers_mut().insert(PREDICTION_ID_HEADER, value);
+        }
+        response
+    }
+}
 
 /// The server for `models` (`/invocations` answers for the first), which
 /// never change; [`Served::router`] for models that are hot-swapped.
@@ -79,32 +123,54 @@ impl Served {
 }
 
 fn build(served: Served, limits: Limits, logging: Logging) -> Router {
-    let limited = || middleware::from_fn_with_state(limits.clone(), limits::limit);
     let max_body_bytes = limits.options().max_body_bytes;
-    let state = Arc::new(App { served, limits: limits.clone(), logging });
-    Router::new()
-        .route("/invocations", post(invocations).layer(limited()))
+    let state = Arc::new(App { served, limits, logging });
+    // The prediction routes make their id, take their slot and read their
+    // body in the handler (see `prediction`): as middleware layers these
+    // cost a boxed future, a clone of the router's service and an
+    // extension map per request, a tenth of a one-row prediction's time.
+    let predictions = Router::new()
+        .route("/invocations", post(invocations).fallback(not_post))
+        .route("/v1/models/{name}/predict", post(predict).fallback(not_post));
+    let rest = Router::new()
         .route("/v1/models", get(list_models))
-        .route("/v1/models/{name}/predict", post(predict).layer(limited()))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(prometheus))
         .route("/feedback", post(feedback::post))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        .layer(middleware::from_fn(prediction_id))
-        .with_state(state)
+        .layer(middleware::from_fn(prediction_id));
+    predictions.merge(rest).with_state(state)
 }
 
-/// Gives every request an id, visible to handlers and sent back as a header.
+/// Gives a request of the other routes an id, visible to their handlers
+/// and sent back as a header.
 async fn prediction_id(mut request: Request, next: Next) -> Response {
-    let id = lathe_core::new_id();
-    request.extensions_mut().insert(PredictionId(id.clone()));
-    let mut response = next.run(request).await;
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(PREDICTION_ID_HEADER, value);
-    }
-    response
+    let id = PredictionId::new();
+    request.extensions_mut().insert(id.clone());
+    id.stamp(next.run(request).await)
+}
+
+/// Runs a prediction route's `handle` with a new id, within the server's
+/// limits (a slot or 503, the deadline or 504), on the request's headers
+/// and its body read up to the size limit (413).
+async fn prediction<'a, F>(
+    app: &'a App,
+    request: Request,
+    handle: impl FnOnce(&'a App, PredictionId, HeaderMap, Result<Bytes, ApiError>) -> F,
+) -> Response
+where
+    F: std::future::Future<Output = Response>,
+{
+    let id = PredictionId::new();
+    let stamped = id.clone();
+    let work = async move {
+        let (parts, body) = request.into_parts();
+        let body = read_body(body, app.limits.options().max_body_bytes).await;
+        handle(app, id, parts.headers, body).await
+    };
+    stamped.stamp(app.limits.run(&stamped, work).await)
 }
 
 /// A refused request: MLflow's `{error_code, message}`, the problems, the id.
@@ -164,15 +230,20 @@ impl From<InputError> for ApiError {
     }
 }
 
-fn body_error(rejection: &BytesRejection) -> ApiError {
-    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
+/// A request's body, refused with 413 beyond `limit` bytes.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<LengthLimitError>() => Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "REQUEST_TOO_LARGE",
             "the request body is too large",
-        )
-    } else {
-        ApiError::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", "cannot read the request body")
+        )),
+        Err(_) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "cannot read the request body",
+        )),
     }
 }
 
@@ -274,7 +345,7 @@ async fn answer(
     routed: Routed,
     id: &PredictionId,
     headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<Bytes, ApiError>,
     v1: bool,
     start: Instant,
     app: &App,
@@ -292,7 +363,7 @@ async fn score(
     shadow: Option<Arc<Current>>,
     id: &PredictionId,
     headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<Bytes, ApiError>,
     v1: bool,
     logging: &Logging,
     batching: BatchOptions,
@@ -300,7 +371,7 @@ async fn score(
     // Counted from here, so a leader already scoring this version can wait
     // for this request while its body is parsed and checked.
     let arriving = batching.enabled().then(|| current.batch.arriving());
-    let body = body.map_err(|r| body_error(&r))?;
+    let body = body?;
     // The shadow scores the request's frame, so only a request without
     // one can skip building it.
     let numeric = shadow.is_none() && !current.model.scorer.takes_records();
@@ -360,17 +431,21 @@ fn spawn_shadow(shadow: Arc<Current>, frame: Frame, id: String, logging: Logging
 }
 
 /// MLflow's scoring endpoint, answered by the first model (or its canary).
-async fn invocations(
-    State(app): State<AppState>,
-    Extension(id): Extension<PredictionId>,
+async fn invocations(State(app): State<AppState>, request: Request) -> Response {
+    prediction(&app, request, invoke).await
+}
+
+async fn invoke(
+    app: &App,
+    id: PredictionId,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<Bytes, ApiError>,
 ) -> Response {
     let start = Instant::now();
     let Some(routed) = app.served.route(0, &id.0) else {
         return not_loaded(&id);
     };
-    let (answered_by, result) = answer(routed, &id, &headers, body, false, start, &app).await;
+    let (answered_by, result) = answer(routed, &id, &headers, body, false, start, app).await;
     match result {
         Ok((rows, outputs)) => {
             app.logging.scored(&answered_by.model, &id.0, &rows, &outputs, start.elapsed());
@@ -408,10 +483,19 @@ struct ModelRef<'a> {
 /// lathe's own endpoint: JSON records in; labels, probabilities and the id out.
 async fn predict(
     State(app): State<AppState>,
-    Extension(id): Extension<PredictionId>,
     Path(name): Path<String>,
+    request: Request,
+) -> Response {
+    prediction(&app, request, |app, id, headers, body| predict_named(app, id, name, headers, body))
+        .await
+}
+
+async fn predict_named(
+    app: &App,
+    id: PredictionId,
+    name: String,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<Bytes, ApiError>,
 ) -> Response {
     let start = Instant::now();
     let state = &app.served;
@@ -423,7 +507,7 @@ async fn predict(
         return ApiError::new(StatusCode::NOT_FOUND, "RESOURCE_DOES_NOT_EXIST", message)
             .respond(&id);
     };
-    let (current, result) = answer(routed, &id, &headers, body, true, start, &app).await;
+    let (current, result) = answer(routed, &id, &headers, body, true, start, app).await;
     let model = &current.model;
     match result {
         Ok((rows, outputs)) => {
@@ -501,6 +585,41 @@ async fn prometheus(State(app): State<AppState>) -> Response {
     (content_type, text).into_response()
 }
 
+/// Another method on a prediction route: 405, naming the one it takes.
+async fn not_post() -> Response {
+    let id = PredictionId::new();
+    let refused = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        "this endpoint takes POST",
+    );
+    let mut response = id.stamp(refused.respond(&id));
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
+}
+
 async fn not_found(Extension(id): Extension<PredictionId>) -> Response {
     ApiError::new(StatusCode::NOT_FOUND, "ENDPOINT_NOT_FOUND", "no such endpoint").respond(&id)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::PredictionId;
+
+    #[test]
+    fn prediction_ids_are_distinct_uuid_v4s_across_threads() {
+        let draw = || (0..10_000).map(|_| PredictionId::new().0).collect::<Vec<_>>();
+        let other = std::thread::spawn(draw);
+        let mut ids = draw();
+        ids.extend(other.join().unwrap_or_else(|_| panic!("the other thread panicked")));
+        let distinct: HashSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+        for id in &ids {
+            let uuid = uuid::Uuid::parse_str(id).unwrap_or_else(|e| panic!("{id}: {e}"));
+            assert_eq!(uuid.get_version_num(), 4, "{id}");
+            assert_eq!(uuid.simple().to_string(), *id);
+        }
+    }
 }

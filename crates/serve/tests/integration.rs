@@ -293,6 +293,12 @@ async fn bad_inputs_get_a_4xx_that_lists_every_problem_and_quotes_nothing() {
     assert_eq!(unknown.json()["error_code"], json!("RESOURCE_DOES_NOT_EXIST"));
     let nowhere = f.call("GET", "/nowhere", None, Vec::new()).await;
     assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+    assert_eq!(nowhere.json()["prediction_id"], json!(nowhere.id));
+    for uri in ["/invocations", "/v1/models/tiny/predict"] {
+        let get = f.call("GET", uri, None, Vec::new()).await;
+        assert_eq!(get.status, StatusCode::METHOD_NOT_ALLOWED, "{uri}");
+        assert_eq!(get.json()["prediction_id"], json!(get.id), "{uri}");
+    }
 
     let mut big = Vec::with_capacity(50 * 1024 * 1024 + 32);
     big.extend_from_slice(br#"{"instances": [[0.1, "#);
