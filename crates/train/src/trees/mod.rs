@@ -286,22 +286,30 @@ mod tests {
         // 37 trees: groups of 8 and a short one; single leaves and deep trees.
         let trees: Vec<Tree> =
             (0..37).map(|i| random_tree(&mut seed, [0, 1, 5, 30][i % 4])).collect();
-        let plain = PlainForest::new(&trees).expect("no node has a missing type");
+        // The same trees with one node reading feature 300: past the
+        // 256 features the bounds-check-free walk takes.
+        let mut wide = trees.clone();
+        wide[5].nodes[0].feature = 300;
         let cells = [f64::NAN, 0.0, -0.0, 0.5, -0.5, 1.0, f64::INFINITY, f64::NEG_INFINITY, 1e-40];
-        for _ in 0..500 {
-            let row: Vec<f64> = (0..4)
-                .map(|_| match draw(&mut seed) % 3 {
-                    0 => cells[draw(&mut seed) as usize % cells.len()],
-                    _ => (draw(&mut seed) % 300) as f64 / 100.0 - 1.5,
-                })
-                .collect();
-            let mut alone = [0.0; 3];
-            for (i, tree) in trees.iter().enumerate() {
-                alone[i % 3] += tree.predict(&row);
+        for trees in [&trees, &wide] {
+            let plain = PlainForest::new(trees).expect("no node has a missing type");
+            for _ in 0..500 {
+                // Rows as wide as the features read, or shorter (the rest reads as 0).
+                let width = [2, 3, 4, 301][draw(&mut seed) as usize % 4];
+                let row: Vec<f64> = (0..width)
+                    .map(|_| match draw(&mut seed) % 3 {
+                        0 => cells[draw(&mut seed) as usize % cells.len()],
+                        _ => (draw(&mut seed) % 300) as f64 / 100.0 - 1.5,
+                    })
+                    .collect();
+                let mut alone = [0.0; 3];
+                for (i, tree) in trees.iter().enumerate() {
+                    alone[i % 3] += tree.predict(&row);
+                }
+                let mut together = [0.0; 3];
+                plain.add(&row, &mut together);
+                assert_eq!(together, alone, "row {row:?}");
             }
-            let mut together = [0.0; 3];
-            plain.add(&row, &mut together);
-            assert_eq!(together, alone, "row {row:?}");
         }
         let mut nan = trees;
         nan[3].nodes[0].missing = Missing::Nan;
