@@ -377,7 +377,10 @@ async fn score(
     let numeric = shadow.is_none() && !current.model.scorer.takes_records();
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let fast = (numeric && protocol::is_json(content_type, v1))
-        .then(|| protocol::numbers(&body).and_then(|n| current.model.signature.check_numbers(n)))
+        .then(|| {
+            protocol::numbers(&body, current.model.signature.columns.len())
+                .and_then(|n| current.model.signature.check_numbers(n))
+        })
         .flatten();
     let (frame, inputs) = match fast {
         Some(rows) => (None, Inputs::Rows(rows)),

@@ -283,7 +283,7 @@ mod tests {
 
     /// What the numeric reader and `check_numbers` make of `body`.
     fn fast(body: &str) -> Option<Vec<Vec<f64>>> {
-        crate::protocol::numbers(body.as_bytes()).and_then(|n| schema().check_numbers(n))
+        crate::protocol::numbers(body.as_bytes(), 2).and_then(|n| schema().check_numbers(n))
     }
 
     /// What the general reader and `check` make of `body`.
