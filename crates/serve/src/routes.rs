@@ -127,8 +127,8 @@ fn build(served: Served, limits: Limits, logging: Logging) -> Router {
     let state = Arc::new(App { served, limits, logging });
     // The prediction routes make their id, take their slot and read their
     // body in the handler (see `prediction`): as middleware layers these
-    // cost a boxed future, a clone of the router's service and an
-    // extension map per request, a tenth of a one-row prediction's time.
+    // cost a boxed future, a clone of the router's service, an extension
+    // map and a copy of the headers per request.
     let predictions = Router::new()
         .route("/invocations", post(invocations).fallback(not_post))
         .route("/v1/models/{name}/predict", post(predict).fallback(not_post));
