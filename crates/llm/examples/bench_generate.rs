@@ -75,7 +75,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let record = serde_json::json!({
         "kind": "generate",
         "engine": "lathe candle f32",
-        "host": {"threads": threads, "cpu_pressure": pressure},
+        "host": {"threads": threads, "cpu_pressure": pressure, "loadavg": loadavg()},
         "prompt_tokens": prompt.len(),
         "new_tokens": generated.len(),
         "prompt_tok_s": {"runs": prompt_runs},
@@ -90,4 +90,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     println!("{}", serde_json::to_string_pretty(&record)?);
     Ok(())
+}
+
+/// The host's load averages over 1, 5 and 15 minutes, which the shared
+/// `summarize.py` reads from every record.
+fn loadavg() -> Vec<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).filter_map(|v| v.parse().ok()).collect())
+        .unwrap_or_default()
 }
