@@ -14,7 +14,10 @@ use candle_nn::rotary_emb::rope;
 use crate::config::LlamaConfig;
 use crate::error::{Error, Result};
 
+mod matvec;
 mod weights;
+
+use matvec::project;
 
 struct Block {
     input_norm: Tensor,
@@ -142,7 +145,7 @@ impl Llama {
     pub fn forward_last(&self, ids: &[u32], cache: &mut KvCache) -> Result<Tensor> {
         let hidden = self.forward_hidden(ids, cache)?;
         let last = hidden.narrow(0, ids.len() - 1, 1)?;
-        Ok(last.matmul(&self.lm_head.t()?)?.squeeze(0)?)
+        Ok(project(&last, &self.lm_head)?.squeeze(0)?)
     }
 
     /// Runs `ids` after the cached positions and returns the logits of every
@@ -188,8 +191,7 @@ impl Llama {
         let mut x = self.embed.index_select(&Tensor::new(ids, &self.device)?, 0)?;
         for (l, blk) in self.blocks.iter().enumerate() {
             let h = rms_norm(&x, &blk.input_norm, eps)?;
-            let (q, k, v) =
-                (h.matmul(&blk.q.t()?)?, h.matmul(&blk.k.t()?)?, h.matmul(&blk.v.t()?)?);
+            let (q, k, v) = (project(&h, &blk.q)?, project(&h, &blk.k)?, project(&h, &blk.v)?);
             let mut ys = Vec::with_capacity(b);
             for (i, cache) in caches.iter_mut().enumerate() {
                 let heads = |t: &Tensor, n: usize| -> Result<Tensor> {
@@ -211,15 +213,15 @@ impl Llama {
                 ys.push(y);
             }
             let y = Tensor::cat(&ys, 0)?;
-            x = (x + y.matmul(&blk.o.t()?)?)?;
+            x = (x + project(&y, &blk.o)?)?;
             let h = rms_norm(&x, &blk.post_norm, eps)?;
-            let m = (silu(&h.matmul(&blk.gate.t()?)?)? * h.matmul(&blk.up.t()?)?)?;
-            x = (x + m.matmul(&blk.down.t()?)?)?;
+            let m = (silu(&project(&h, &blk.gate)?)? * project(&h, &blk.up)?)?;
+            x = (x + project(&m, &blk.down)?)?;
         }
         for cache in caches.iter_mut() {
             cache.len += 1;
         }
-        Ok(rms_norm(&x, &self.norm, eps)?.matmul(&self.lm_head.t()?)?)
+        project(&rms_norm(&x, &self.norm, eps)?, &self.lm_head)
     }
 
     fn forward_hidden(&self, ids: &[u32], cache: &mut KvCache) -> Result<Tensor> {
@@ -246,7 +248,7 @@ impl Llama {
         for (b, kv) in self.blocks.iter().zip(cache.layers.iter_mut()) {
             let h = rms_norm(&x, &b.input_norm, eps)?;
             let heads = |w: &Tensor, n: usize| -> Result<Tensor> {
-                Ok(h.matmul(&w.t()?)?.reshape((1, t, n, hd))?.transpose(1, 2)?.contiguous()?)
+                Ok(project(&h, w)?.reshape((1, t, n, hd))?.transpose(1, 2)?.contiguous()?)
             };
             let q = rope(&heads(&b.q, nh)?, &cos, &sin)?;
             let k = rope(&heads(&b.k, nkv)?, &cos, &sin)?;
@@ -266,10 +268,10 @@ impl Llama {
             };
             let y = softmax_last_dim(&att)?.matmul(&v)?.reshape((1, nh, t, hd))?;
             let y = y.transpose(1, 2)?.reshape((t, nh * hd))?;
-            x = (x + y.matmul(&b.o.t()?)?)?;
+            x = (x + project(&y, &b.o)?)?;
             let h = rms_norm(&x, &b.post_norm, eps)?;
-            let m = (silu(&h.matmul(&b.gate.t()?)?)? * h.matmul(&b.up.t()?)?)?;
-            x = (x + m.matmul(&b.down.t()?)?)?;
+            let m = (silu(&project(&h, &b.gate)?)? * project(&h, &b.up)?)?;
+            x = (x + project(&m, &b.down)?)?;
         }
         cache.len += t;
         Ok(rms_norm(&x, &self.norm, eps)?)
