@@ -130,10 +130,9 @@ thread_local! {
     static WIDTH: Cell<usize> = const { Cell::new(0) };
 }
 
-/// A row (or the column list), allocated at the signature's width at its
-/// first item:
-/// serde grows a `Vec` from 4 by doubling, four reallocations and copies
-/// for 30 columns (4% of a one-row request). serde's derive cannot hand a
+/// A row (or the column list), allocated at the signature's width when its
+/// first item arrives. serde grows a `Vec` from 4 by doubling: four
+/// reallocations and copies for 30 columns. serde's derive cannot hand a
 /// size down to a field, hence [`WIDTH`].
 struct Wide<T>(Vec<T>);
 
