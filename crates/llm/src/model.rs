@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::ops::{rms_norm, silu, softmax_last_dim};
@@ -14,21 +15,83 @@ use candle_nn::rotary_emb::rope;
 use crate::config::LlamaConfig;
 use crate::error::{Error, Result};
 
+mod kernels;
 mod matvec;
+pub(crate) mod packed;
 mod weights;
 
 use matvec::project;
+use packed::Packed;
+
+/// Rows up to which a product reads the packed weights (decoding, small
+/// batches); longer inputs (prompts) multiply the f32 copy with gemm.
+const PACKED_MAX_ROWS: usize = 8;
+
+/// A projection's weight, `[out, in]`: always in f32, and also in the
+/// file's quantized blocks when it came from a GGUF file that had them.
+struct Proj {
+    w: Tensor,
+    packed: Option<Arc<Packed>>,
+}
+
+impl Proj {
+    fn new(w: Tensor) -> Proj {
+        Proj { w, packed: None }
+    }
+
+    /// `x · Wᵀ` for `x` of shape `[rows, in]`.
+    fn project(&self, x: &Tensor) -> Result<Tensor> {
+        if let Some(p) = &self.packed {
+            if let Ok((rows, cols)) = x.dims2() {
+                let cpu = matches!(x.device(), Device::Cpu) && x.dtype() == DType::F32;
+                if cpu && rows <= PACKED_MAX_ROWS && cols == p.dims().1 {
+                    let xs = x.flatten_all()?.to_vec1::<f32>()?;
+                    return Ok(Tensor::from_vec(p.project(&xs), (rows, p.dims().0), x.device())?);
+                }
+            }
+        }
+        project(x, &self.w)
+    }
+}
 
 struct Block {
     input_norm: Tensor,
-    q: Tensor,
-    k: Tensor,
-    v: Tensor,
-    o: Tensor,
+    q: Proj,
+    k: Proj,
+    v: Proj,
+    o: Proj,
     post_norm: Tensor,
-    gate: Tensor,
-    up: Tensor,
-    down: Tensor,
+    gate: Proj,
+    up: Proj,
+    down: Proj,
+}
+
+impl Block {
+    /// The projections under their Hugging Face module names.
+    fn projections(&self) -> [(&'static str, &Proj); 7] {
+        [
+            ("self_attn.q_proj", &self.q),
+            ("self_attn.k_proj", &self.k),
+            ("self_attn.v_proj", &self.v),
+            ("self_attn.o_proj", &self.o),
+            ("mlp.gate_proj", &self.gate),
+            ("mlp.up_proj", &self.up),
+            ("mlp.down_proj", &self.down),
+        ]
+    }
+
+    fn projection_mut(&mut self, module: &str) -> Option<&mut Proj> {
+        Some(match module {
+            "self_attn.q_proj" => &mut self.q,
+            "self_attn.k_proj" => &mut self.k,
+            "self_attn.v_proj" => &mut self.v,
+            "self_attn.o_proj" => &mut self.o,
+            "mlp.gate_proj" => &mut self.gate,
+            "mlp.up_proj" => &mut self.up,
+            "mlp.down_proj" => &mut self.down,
+            _ => return None,
+        })
+    }
 }
 
 /// A loaded decoder: immutable weights, shareable across threads; each
@@ -38,7 +101,7 @@ pub struct Llama {
     embed: Tensor,
     blocks: Vec<Block>,
     norm: Tensor,
-    lm_head: Tensor,
+    lm_head: Proj,
     cos: Tensor,
     sin: Tensor,
     device: Device,
@@ -105,24 +168,77 @@ impl Llama {
             let p = format!("model.layers.{l}");
             blocks.push(Block {
                 input_norm: w.take(&format!("{p}.input_layernorm.weight"), &[h])?,
-                q: w.take(&format!("{p}.self_attn.q_proj.weight"), &[nh * hd, h])?,
-                k: w.take(&format!("{p}.self_attn.k_proj.weight"), &[nkv * hd, h])?,
-                v: w.take(&format!("{p}.self_attn.v_proj.weight"), &[nkv * hd, h])?,
-                o: w.take(&format!("{p}.self_attn.o_proj.weight"), &[h, nh * hd])?,
+                q: Proj::new(w.take(&format!("{p}.self_attn.q_proj.weight"), &[nh * hd, h])?),
+                k: Proj::new(w.take(&format!("{p}.self_attn.k_proj.weight"), &[nkv * hd, h])?),
+                v: Proj::new(w.take(&format!("{p}.self_attn.v_proj.weight"), &[nkv * hd, h])?),
+                o: Proj::new(w.take(&format!("{p}.self_attn.o_proj.weight"), &[h, nh * hd])?),
                 post_norm: w.take(&format!("{p}.post_attention_layernorm.weight"), &[h])?,
-                gate: w.take(&format!("{p}.mlp.gate_proj.weight"), &[i, h])?,
-                up: w.take(&format!("{p}.mlp.up_proj.weight"), &[i, h])?,
-                down: w.take(&format!("{p}.mlp.down_proj.weight"), &[h, i])?,
+                gate: Proj::new(w.take(&format!("{p}.mlp.gate_proj.weight"), &[i, h])?),
+                up: Proj::new(w.take(&format!("{p}.mlp.up_proj.weight"), &[i, h])?),
+                down: Proj::new(w.take(&format!("{p}.mlp.down_proj.weight"), &[h, i])?),
             });
         }
         let norm = w.take("model.norm.weight", &[h])?;
-        let lm_head = if w.tensors.contains_key("lm_head.weight") && !config.tie_word_embeddings {
-            w.take("lm_head.weight", &[config.vocab_size, h])?
-        } else {
-            embed.clone()
-        };
+        let lm_head =
+            Proj::new(if w.tensors.contains_key("lm_head.weight") && !config.tie_word_embeddings {
+                w.take("lm_head.weight", &[config.vocab_size, h])?
+            } else {
+                embed.clone()
+            });
         let (cos, sin) = rope_tables(&config, device)?;
         Ok(Llama { config, embed, blocks, norm, lm_head, cos, sin, device: device.clone() })
+    }
+
+    /// Attaches quantized copies of projections, by Hugging Face name
+    /// (`model.layers.0.mlp.up_proj.weight`, `lm_head.weight`), for
+    /// decoding; a name that is no projection is ignored, a shape that
+    /// differs from the f32 weight's is an error.
+    pub(crate) fn with_packed(mut self, packed: HashMap<String, Arc<Packed>>) -> Result<Self> {
+        for (name, p) in packed {
+            let target = if name == "lm_head.weight" {
+                Some(&mut self.lm_head)
+            } else {
+                name.strip_prefix("model.layers.").and_then(|rest| rest.split_once('.')).and_then(
+                    |(l, module)| {
+                        let block = self.blocks.get_mut(l.parse::<usize>().ok()?)?;
+                        block.projection_mut(module.strip_suffix(".weight")?)
+                    },
+                )
+            };
+            let Some(proj) = target else { continue };
+            if proj.w.dims2()? != p.dims() {
+                return Err(Error::Weight {
+                    path: "(quantized copy)".into(),
+                    name,
+                    problem: format!("has shape {:?}, expected {:?}", p.dims(), proj.w.dims()),
+                });
+            }
+            proj.packed = Some(p);
+        }
+        Ok(self)
+    }
+
+    /// The quantized copies held, by Hugging Face name (see
+    /// [`Llama::with_packed`]).
+    pub(crate) fn packed(&self) -> HashMap<String, Arc<Packed>> {
+        let mut out = HashMap::new();
+        if let Some(p) = &self.lm_head.packed {
+            out.insert("lm_head.weight".to_owned(), p.clone());
+        }
+        for (l, b) in self.blocks.iter().enumerate() {
+            for (module, proj) in b.projections() {
+                if let Some(p) = &proj.packed {
+                    out.insert(format!("model.layers.{l}.{module}.weight"), p.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// How many projections decode from quantized blocks (0 unless loaded
+    /// from a GGUF file with Q4_1 or Q8_0 weights).
+    pub fn packed_projections(&self) -> usize {
+        self.packed().len()
     }
 
     /// The model's hyper-parameters.
@@ -143,16 +259,18 @@ impl Llama {
     /// Runs `ids` after the cached positions and returns the logits of the
     /// last position, `[vocab]`.
     pub fn forward_last(&self, ids: &[u32], cache: &mut KvCache) -> Result<Tensor> {
-        let hidden = self.forward_hidden(ids, cache)?;
-        let last = hidden.narrow(0, ids.len() - 1, 1)?;
-        Ok(project(&last, &self.lm_head)?.squeeze(0)?)
+        on_pool(|| {
+            let hidden = self.forward_hidden(ids, cache)?;
+            let last = hidden.narrow(0, ids.len() - 1, 1)?;
+            Ok(self.lm_head.project(&last)?.squeeze(0)?)
+        })
     }
 
     /// Runs `ids` after the cached positions and returns the logits of every
     /// position, `[ids.len(), vocab]` (for scoring and tests).
     pub fn forward_all(&self, ids: &[u32], cache: &mut KvCache) -> Result<Tensor> {
         let hidden = self.forward_hidden(ids, cache)?;
-        Ok(hidden.matmul(&self.lm_head.t()?)?)
+        Ok(hidden.matmul(&self.lm_head.w.t()?)?)
     }
 
     /// One decoding step of several sequences at once: `ids[i]` follows the
@@ -165,6 +283,10 @@ impl Llama {
     /// instead of once per sequence; attention, which reads each sequence's
     /// own cache, runs per sequence.
     pub fn forward_decode_batch(&self, ids: &[u32], caches: &mut [&mut KvCache]) -> Result<Tensor> {
+        on_pool(|| self.decode_batch(ids, caches))
+    }
+
+    fn decode_batch(&self, ids: &[u32], caches: &mut [&mut KvCache]) -> Result<Tensor> {
         let c = &self.config;
         let b = ids.len();
         if b == 0 || caches.len() != b {
@@ -191,7 +313,7 @@ impl Llama {
         let mut x = self.embed.index_select(&Tensor::new(ids, &self.device)?, 0)?;
         for (l, blk) in self.blocks.iter().enumerate() {
             let h = rms_norm(&x, &blk.input_norm, eps)?;
-            let (q, k, v) = (project(&h, &blk.q)?, project(&h, &blk.k)?, project(&h, &blk.v)?);
+            let (q, k, v) = (blk.q.project(&h)?, blk.k.project(&h)?, blk.v.project(&h)?);
             let mut ys = Vec::with_capacity(b);
             for (i, cache) in caches.iter_mut().enumerate() {
                 let heads = |t: &Tensor, n: usize| -> Result<Tensor> {
@@ -213,15 +335,15 @@ impl Llama {
                 ys.push(y);
             }
             let y = Tensor::cat(&ys, 0)?;
-            x = (x + project(&y, &blk.o)?)?;
+            x = (x + blk.o.project(&y)?)?;
             let h = rms_norm(&x, &blk.post_norm, eps)?;
-            let m = (silu(&project(&h, &blk.gate)?)? * project(&h, &blk.up)?)?;
-            x = (x + project(&m, &blk.down)?)?;
+            let m = (silu(&blk.gate.project(&h)?)? * blk.up.project(&h)?)?;
+            x = (x + blk.down.project(&m)?)?;
         }
         for cache in caches.iter_mut() {
             cache.len += 1;
         }
-        project(&rms_norm(&x, &self.norm, eps)?, &self.lm_head)
+        self.lm_head.project(&rms_norm(&x, &self.norm, eps)?)
     }
 
     fn forward_hidden(&self, ids: &[u32], cache: &mut KvCache) -> Result<Tensor> {
@@ -247,8 +369,8 @@ impl Llama {
         let mut x = self.embed.index_select(&Tensor::new(ids, &self.device)?, 0)?;
         for (b, kv) in self.blocks.iter().zip(cache.layers.iter_mut()) {
             let h = rms_norm(&x, &b.input_norm, eps)?;
-            let heads = |w: &Tensor, n: usize| -> Result<Tensor> {
-                Ok(project(&h, w)?.reshape((1, t, n, hd))?.transpose(1, 2)?.contiguous()?)
+            let heads = |w: &Proj, n: usize| -> Result<Tensor> {
+                Ok(w.project(&h)?.reshape((1, t, n, hd))?.transpose(1, 2)?.contiguous()?)
             };
             let q = rope(&heads(&b.q, nh)?, &cos, &sin)?;
             let k = rope(&heads(&b.k, nkv)?, &cos, &sin)?;
@@ -268,14 +390,23 @@ impl Llama {
             };
             let y = softmax_last_dim(&att)?.matmul(&v)?.reshape((1, nh, t, hd))?;
             let y = y.transpose(1, 2)?.reshape((t, nh * hd))?;
-            x = (x + project(&y, &b.o)?)?;
+            x = (x + b.o.project(&y)?)?;
             let h = rms_norm(&x, &b.post_norm, eps)?;
-            let m = (silu(&project(&h, &b.gate)?)? * project(&h, &b.up)?)?;
-            x = (x + project(&m, &b.down)?)?;
+            let m = (silu(&b.gate.project(&h)?)? * b.up.project(&h)?)?;
+            x = (x + b.down.project(&m)?)?;
         }
         cache.len += t;
         Ok(rms_norm(&x, &self.norm, eps)?)
     }
+}
+
+/// Runs `f` on a thread of rayon's pool. A token runs some 200 projections,
+/// each split across the pool; called from outside, every split parks the
+/// caller and wakes a worker, and those context switches took a sixth of a
+/// decoding step. From a worker, the caller takes part in the split and the
+/// others are still spinning when the next one comes.
+fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    rayon::scope(|_| f())
 }
 
 /// cos/sin of every position for RoPE, `[max_positions, head_dim / 2]`.

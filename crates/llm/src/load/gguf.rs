@@ -1,15 +1,19 @@
 //! GGUF files (llama.cpp's format): hyper-parameters, tokenizer and chat
 //! template from the metadata, weights dequantized to f32.
 //!
-//! Small models lose too much to 4-bit weights (SmolLM2-135M in Q4_1 no
-//! longer knows the capital of France), so every tensor is dequantized; the
-//! Q and K projections, which llama.cpp's converter permutes for its
+//! Small models lose too much to 8-bit activations (SmolLM2-135M run through
+//! quantized matmuls no longer knows the capital of France), so every tensor
+//! is dequantized to f32 for the forward pass; the Q4_1 and Q8_0 projections
+//! are also kept in their blocks, which decoding multiplies with f32
+//! activations (`model/packed.rs`): the same weights, read in fewer bytes.
+//! The Q and K projections, which llama.cpp's converter permutes for its
 //! interleaved RoPE, are permuted back to Hugging Face's layout.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
+use std::sync::Arc;
 
 use candle_core::quantized::gguf_file::{Content, Value};
 use candle_core::{Device, Tensor};
@@ -18,6 +22,7 @@ use crate::chat::ChatTemplate;
 use crate::config::LlamaConfig;
 use crate::error::{Error, Result};
 use crate::generate::CandleEngine;
+use crate::model::packed::Packed;
 use crate::model::Llama;
 use crate::tokenizer::{byte_level_bpe_json, SpecialToken, TextTokenizer};
 
@@ -53,8 +58,8 @@ pub(super) fn load(path: &Path, device: &Device) -> Result<CandleEngine> {
     };
     config.validate(path)?;
     let (tokenizer, template) = tokenizer_and_template(&md, tokens)?;
-    let tensors = read_tensors(&content, &mut reader, &config, path, device)?;
-    let model = Llama::from_tensors(config, tensors, path, device)?;
+    let (tensors, packed) = read_tensors(&content, &mut reader, &config, path, device)?;
+    let model = Llama::from_tensors(config, tensors, path, device)?.with_packed(packed)?;
     Ok(CandleEngine::new(model, tokenizer, template))
 }
 
@@ -138,14 +143,19 @@ fn hf_name(gguf: &str) -> Option<String> {
     Some(format!("model.layers.{layer}.{module}.weight"))
 }
 
+/// Quantized copies of projections for decoding, by Hugging Face name.
+type PackedByName = HashMap<String, Arc<Packed>>;
+
 fn read_tensors(
     content: &Content,
     reader: &mut BufReader<File>,
     config: &LlamaConfig,
     path: &Path,
     device: &Device,
-) -> Result<HashMap<String, Tensor>> {
+) -> Result<(HashMap<String, Tensor>, PackedByName)> {
     let mut out = HashMap::new();
+    let mut packed = HashMap::new();
+    let tied = !content.tensor_infos.contains_key("output.weight");
     let mut names: Vec<&String> = content.tensor_infos.keys().collect();
     names.sort();
     for name in names {
@@ -157,14 +167,47 @@ fn read_tensors(
         };
         let q = content.tensor(reader, name, device).map_err(weight_err)?;
         let mut t = q.dequantize(device).map_err(weight_err)?;
-        if hf.ends_with("q_proj.weight") {
-            t = unpermute(&t, config.num_attention_heads)?;
+        let heads = if hf.ends_with("q_proj.weight") {
+            Some(config.num_attention_heads)
         } else if hf.ends_with("k_proj.weight") {
-            t = unpermute(&t, config.num_key_value_heads)?;
+            Some(config.num_key_value_heads)
+        } else {
+            None
+        };
+        if let Some(heads) = heads {
+            t = unpermute(&t, heads)?;
+        }
+        // The embedding doubles as the output projection when tied; norms
+        // and the embedding lookup itself stay f32 only.
+        let decode_name = match hf.as_str() {
+            "model.embed_tokens.weight" if tied => Some("lm_head.weight".to_owned()),
+            n if n.ends_with("_proj.weight") || n == "lm_head.weight" => Some(hf.clone()),
+            _ => None,
+        };
+        if let (Some(decode_name), Ok((rows, cols))) = (decode_name, t.dims2()) {
+            let data = q.data().map_err(weight_err)?;
+            if let Some(mut p) = Packed::from_gguf(q.dtype(), &data, rows, cols) {
+                if let Some(heads) = heads {
+                    p = p.permute_rows(&unpermuted_rows(rows, heads));
+                }
+                packed.insert(decode_name, Arc::new(p));
+            }
         }
         out.insert(hf, t);
     }
-    Ok(out)
+    Ok((out, packed))
+}
+
+/// Row `i` of the un-permuted Q/K projection is row `from[i]` of the file's
+/// (the row mapping of [`unpermute`]).
+fn unpermuted_rows(rows: usize, heads: usize) -> Vec<usize> {
+    let half = rows / heads / 2;
+    (0..rows)
+        .map(|r| {
+            let (h, j, i) = (r / (2 * half), r % (2 * half) / half, r % half);
+            h * 2 * half + i * 2 + j
+        })
+        .collect()
 }
 
 /// llama.cpp's converter permutation of a Q/K projection, `[out, in]`
@@ -247,6 +290,16 @@ mod tests {
         assert_ne!(p.to_vec2::<f32>().unwrap(), w.to_vec2::<f32>().unwrap());
         let back = unpermute(&p, 3).unwrap();
         assert_eq!(back.to_vec2::<f32>().unwrap(), w.to_vec2::<f32>().unwrap());
+    }
+
+    #[test]
+    fn unpermuted_rows_follow_unpermute() {
+        let w = Tensor::arange(0f32, 48.0, &Device::Cpu).unwrap().reshape((12, 4)).unwrap();
+        let moved = unpermute(&w, 3).unwrap().to_vec2::<f32>().unwrap();
+        let rows = w.to_vec2::<f32>().unwrap();
+        let by_map: Vec<Vec<f32>> =
+            unpermuted_rows(12, 3).into_iter().map(|r| rows[r].clone()).collect();
+        assert_eq!(by_map, moved);
     }
 
     #[test]

@@ -38,15 +38,26 @@ pub fn merged_tensors(model: &Llama, adapters: &Adapters) -> Result<HashMap<Stri
 }
 
 /// The base with the adapters folded in, ready to generate: only the adapted
-/// projections are new tensors, every other weight is shared with `model`.
+/// projections are new tensors, every other weight (and its quantized copy
+/// for decoding) is shared with `model`. The adapted projections decode from
+/// f32: their merged values are no longer on the file's quantization grid.
 pub fn merged_model(model: &Llama, adapters: &Adapters) -> Result<Llama> {
     let tensors = merged_tensors(model, adapters)?;
+    let mut packed = model.packed();
+    for l in 0..model.config().num_hidden_layers {
+        for t in Target::ALL {
+            if adapters.get(l, t).is_some() {
+                packed.remove(&format!("model.layers.{l}.{}.weight", t.path()));
+            }
+        }
+    }
     Llama::from_tensors(
         model.config().clone(),
         tensors,
         Path::new("(base with adapter)"),
         model.device(),
-    )
+    )?
+    .with_packed(packed)
 }
 
 /// Files of a Hugging Face folder that a merged model keeps from its base.

@@ -16,21 +16,13 @@ impl Llama {
         let mut out = HashMap::new();
         out.insert("model.embed_tokens.weight".to_owned(), self.embed.clone());
         out.insert("model.norm.weight".to_owned(), self.norm.clone());
-        out.insert("lm_head.weight".to_owned(), self.lm_head.clone());
+        out.insert("lm_head.weight".to_owned(), self.lm_head.w.clone());
         for (l, b) in self.blocks.iter().enumerate() {
             let p = format!("model.layers.{l}");
-            for (name, t) in [
-                ("input_layernorm", &b.input_norm),
-                ("post_attention_layernorm", &b.post_norm),
-                ("self_attn.q_proj", &b.q),
-                ("self_attn.k_proj", &b.k),
-                ("self_attn.v_proj", &b.v),
-                ("self_attn.o_proj", &b.o),
-                ("mlp.gate_proj", &b.gate),
-                ("mlp.up_proj", &b.up),
-                ("mlp.down_proj", &b.down),
-            ] {
-                out.insert(format!("{p}.{name}.weight"), t.clone());
+            out.insert(format!("{p}.input_layernorm.weight"), b.input_norm.clone());
+            out.insert(format!("{p}.post_attention_layernorm.weight"), b.post_norm.clone());
+            for (name, proj) in b.projections() {
+                out.insert(format!("{p}.{name}.weight"), proj.w.clone());
             }
         }
         out

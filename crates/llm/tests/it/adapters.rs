@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use candle_core::quantized::GgmlDType;
 use candle_core::{DType, Device, Tensor};
-use lathe_llm::lora::merge::write_merged;
+use lathe_llm::lora::merge::{merged_model, write_merged};
 use lathe_llm::lora::peft::{self, BaseIdentity};
 use lathe_llm::lora::{Adapters, LoraConfig, Target};
 use lathe_llm::train::TrainModel;
@@ -119,4 +120,31 @@ fn saved_adapters_load_back_merge_and_refuse_another_base() {
     assert!(matches!(e, Error::AdapterBase { .. }));
     let msg = e.to_string();
     assert!(msg.contains("tiny-base") && msg.contains("tiny-other"), "{msg}");
+}
+
+#[test]
+fn a_merged_quantized_base_decodes_its_unadapted_projections_from_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.gguf");
+    tiny::write_gguf(&path, 21, GgmlDType::Q4_1).unwrap();
+    let base = load_path(&path).unwrap();
+    let model = base.engine.model();
+    let targets = vec![Target::Q, Target::V, Target::Down];
+    let config = LoraConfig { rank: 4, alpha: 8.0, dropout: 0.0, targets };
+    let adapters = Adapters::init(config, model.config(), DType::F32, &Device::Cpu, 3).unwrap();
+    trained(&adapters);
+    let merged = merged_model(model, &adapters).unwrap();
+    // 2 layers × 7 projections + the output projection; the 2 × 3 adapted
+    // ones leave the quantization grid and decode from f32.
+    assert_eq!(model.packed_projections(), 15);
+    assert_eq!(merged.packed_projections(), 9);
+    let adapted = TrainModel::new(model, adapters, DType::F32).unwrap();
+    let ids = Tensor::new(&IDS, &Device::Cpu).unwrap();
+    let expected = adapted.forward(&ids, None).unwrap().squeeze(0).unwrap();
+    let mut cache = merged.new_cache();
+    for (i, id) in IDS[0].iter().enumerate() {
+        let one = merged.forward_last(&[*id], &mut cache).unwrap();
+        let d = max_diff(&one, &expected.get(i).unwrap());
+        assert!(d < 1e-4, "position {i} differs by {d}");
+    }
 }

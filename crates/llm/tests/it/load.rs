@@ -63,6 +63,45 @@ fn quantized_gguf_weights_are_dequantized_close_to_f32() {
 }
 
 #[test]
+fn quantized_gguf_decodes_from_its_blocks_like_the_dequantized_weights() {
+    for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.gguf");
+        tiny::write_gguf(&path, 5, dtype).unwrap();
+        let loaded = load_path(&path).unwrap();
+        let model = loaded.engine.model();
+        // 7 projections in each of 2 layers, and the output projection.
+        assert_eq!(model.packed_projections(), 15, "{dtype:?}");
+        // All positions at once multiply the f32 weights with gemm; one
+        // position at a time reads the blocks.
+        let all = model.forward_all(&IDS, &mut model.new_cache()).unwrap();
+        let mut cache = model.new_cache();
+        for (i, id) in IDS.iter().enumerate() {
+            let one = model.forward_last(&[*id], &mut cache).unwrap();
+            let d = max_diff(&one, &all.get(i).unwrap());
+            assert!(d < 1e-4, "{dtype:?}: position {i} differs by {d}");
+        }
+        // Two sequences of different lengths decoded as one batch (two rows
+        // through the blocks) match each decoded alone.
+        let (mut a, mut b) = (model.new_cache(), model.new_cache());
+        model.forward_last(&IDS[..3], &mut a).unwrap();
+        model.forward_last(&IDS[..6], &mut b).unwrap();
+        let (mut a1, mut b1) = (model.new_cache(), model.new_cache());
+        model.forward_last(&IDS[..3], &mut a1).unwrap();
+        model.forward_last(&IDS[..6], &mut b1).unwrap();
+        let both = model.forward_decode_batch(&[7, 9], &mut [&mut a, &mut b]).unwrap();
+        let alone = [
+            model.forward_last(&[7], &mut a1).unwrap(),
+            model.forward_last(&[9], &mut b1).unwrap(),
+        ];
+        for (i, one) in alone.iter().enumerate() {
+            let d = max_diff(&both.get(i).unwrap(), one);
+            assert!(d < 1e-4, "{dtype:?}: batch row {i} differs by {d}");
+        }
+    }
+}
+
+#[test]
 fn missing_files_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let m = dir.path().join("m");

@@ -60,7 +60,15 @@ fn smollm2_matches_transformers() {
         let want = want.as_f64().unwrap() as f32;
         assert!((got - want).abs() < 2e-3, "logit {i}: {got} vs {want}");
     }
-    // The f32 weights know the capital of France (the Q4_1 ones do not).
+    // Decoding reads the Q4_1 blocks with f32 activations: the same greedy
+    // tokens as transformers on the dequantized weights.
+    let want = ids(&r["greedy_ids"]);
+    let params =
+        GenerationParams { max_tokens: want.len(), ignore_eos: true, ..Default::default() };
+    let g = m.engine.generate(&prompt, &params, &mut |_| true).unwrap();
+    assert_eq!(g.token_ids, want, "{:?}", g.text);
+    // So it knows the capital of France (8-bit activations, as in llama.cpp
+    // and candle's quantized matmul, make it answer "L'Étoile").
     let q = m
         .engine
         .encode_chat(&[ChatMessage::new("user", "What is the capital of France?")])
