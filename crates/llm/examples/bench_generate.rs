@@ -74,7 +74,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let record = serde_json::json!({
         "kind": "generate",
-        "engine": "lathe candle f32",
+        "engine": if engine.model().packed_projections() > 0 {
+            "lathe GGUF blocks, f32 activations"
+        } else {
+            "lathe candle f32"
+        },
         "host": {"threads": threads, "cpu_pressure": pressure, "loadavg": loadavg()},
         "prompt_tokens": prompt.len(),
         "new_tokens": generated.len(),
