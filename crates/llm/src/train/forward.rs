@@ -1,8 +1,9 @@
 //! The training-grade forward pass of the Llama decoder: the same arithmetic
 //! as [`crate::model::Llama`], built only from ops that record a backward
-//! pass in candle (matmul, broadcast arithmetic, exp/sum softmax, sqr/mean/sqrt
-//! RMSNorm, rotate-half RoPE by narrow/cat, an additive `-inf` causal mask).
-//! candle's fused `rms_norm`, `softmax_last_dim` and `rope` record none, and
+//! pass: candle's matmul and arithmetic, and this crate's fused RMSNorm,
+//! RoPE, causal softmax and SwiGLU ([`super::fused`]), frozen projections
+//! ([`super::frozen`]) and head with loss ([`super::head_loss`]). candle's
+//! own fused `rms_norm`, `softmax_last_dim` and `rope` record none, and
 //! gradients would silently stop at them.
 
 use candle_core::{backprop::GradStore, DType, Device, Tensor, Var, D};
@@ -14,6 +15,8 @@ use crate::lora::{uniform, Adapters, Target};
 use crate::model::Llama;
 
 use super::frozen::FrozenLinear;
+use super::fused;
+use super::head_loss::HeadLoss;
 
 struct Block {
     input_norm: Tensor,
@@ -110,7 +113,52 @@ impl TrainModel {
         self.head(&x, &pass)
     }
 
-    /// The loss of `ids` against `labels` (as [`masked_cross_entropy`],
+    /// The mean cross-entropy of `ids` against `labels` (as
+    /// [`masked_cross_entropy`] on [`TrainModel::forward`]'s logits) and the
+    /// positions counted, without building the logits: the head and the loss
+    /// run as one op that also leaves the gradient for `backward`.
+    pub fn loss(
+        &self,
+        ids: &Tensor,
+        labels: &[i64],
+        mut dropout: Option<Dropout<'_>>,
+    ) -> Result<(Tensor, usize)> {
+        let pass = self.pass(ids)?;
+        let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?;
+        for l in 0..self.blocks.len() {
+            x = self.block(l, &x, &pass, dropout.as_mut())?;
+        }
+        self.head_loss(&x, labels, true)
+    }
+
+    /// [`TrainModel::loss`] times `share`, the positions counted, and the
+    /// gradients of the adapters.
+    pub fn loss_and_grads(
+        &self,
+        ids: &Tensor,
+        labels: &[i64],
+        share: f64,
+        dropout: Option<Dropout<'_>>,
+    ) -> Result<(Tensor, usize, GradStore)> {
+        let (loss, count) = self.loss(ids, labels, dropout)?;
+        let loss = (loss * share)?;
+        let grads = loss.backward()?;
+        Ok((loss, count, grads))
+    }
+
+    /// The mean loss and the positions counted, without dropout and without
+    /// gradients (evaluation).
+    pub fn eval_loss(&self, ids: &Tensor, labels: &[i64]) -> Result<(f64, usize)> {
+        let pass = self.pass(ids)?;
+        let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?;
+        for l in 0..self.blocks.len() {
+            x = self.block(l, &x, &pass, None)?.detach();
+        }
+        let (loss, count) = self.head_loss(&x, labels, false)?;
+        Ok((loss.to_dtype(DType::F64)?.to_scalar::<f64>()?, count))
+    }
+
+    /// The loss of `ids` against `labels` (as [`TrainModel::loss`],
     /// times `share`), the positions counted, and the gradients of the
     /// adapters, with **gradient checkpointing**: the forward pass keeps only
     /// each block's input, and the backward pass recomputes one block at a
@@ -140,8 +188,7 @@ impl TrainModel {
         }
         let last = Var::from_tensor(&x)?;
         drop(x);
-        let logits = self.head(last.as_tensor(), &pass)?;
-        let (loss, count) = masked_cross_entropy(&logits, labels)?;
+        let (loss, count) = self.head_loss(last.as_tensor(), labels, true)?;
         let loss = (loss * share)?;
         let mut grads = loss.backward()?;
         let mut upstream = take_grad(&mut grads, last.as_tensor())?;
@@ -163,7 +210,7 @@ impl TrainModel {
         Ok((loss, count, grads))
     }
 
-    /// What every block of one forward pass shares: shape, RoPE rows, mask.
+    /// What every block of one forward pass shares: shape and RoPE rows.
     fn pass(&self, ids: &Tensor) -> Result<Pass> {
         let c = &self.config;
         let (b, t) = ids.dims2()?;
@@ -177,9 +224,8 @@ impl TrainModel {
         Ok(Pass {
             b,
             t,
-            cos: self.cos.narrow(0, 0, t)?,
-            sin: self.sin.narrow(0, 0, t)?,
-            mask: causal_mask(t, self.dtype, &self.device)?,
+            cos: self.cos.narrow(0, 0, t)?.contiguous()?,
+            sin: self.sin.narrow(0, 0, t)?.contiguous()?,
         })
     }
 
@@ -204,21 +250,19 @@ impl TrainModel {
         let heads = |y: Tensor, n: usize| -> Result<Tensor> {
             Ok(y.reshape((b, t, n, hd))?.transpose(1, 2)?.contiguous()?)
         };
-        let q = rope(&heads(lin(Target::Q, &hn)?, nh)?, &pass.cos, &pass.sin)?;
-        let k = rope(&heads(lin(Target::K, &hn)?, nkv)?, &pass.cos, &pass.sin)?;
+        let q = fused::rope(&heads(lin(Target::Q, &hn)?, nh)?, &pass.cos, &pass.sin)?;
+        let k = fused::rope(&heads(lin(Target::K, &hn)?, nkv)?, &pass.cos, &pass.sin)?;
         let v = heads(lin(Target::V, &hn)?, nkv)?;
-        let k = repeat_kv(&k, nh / nkv)?;
-        let v = repeat_kv(&v, nh / nkv)?;
-        let att = (q.matmul(&k.t()?.contiguous()?)? * scale)?.broadcast_add(&pass.mask)?;
-        let y = softmax(&att)?.matmul(&v)?; // [b, nh, t, hd]
+        // Grouped-query attention without copying keys and values: the
+        // `rep` query heads of a key/value head become `rep * t` rows against it.
+        let rep = nh / nkv;
+        let q = q.reshape((b, nkv, rep * t, hd))?;
+        let att = fused::causal_softmax(&q.matmul(&k.t()?)?, scale)?;
+        let y = att.matmul(&v)?.reshape((b, nh, t, hd))?;
         let y = y.transpose(1, 2)?.reshape((b * t, nh * hd))?;
         let x = (x + lin(Target::O, &y)?)?;
         let hn = rms_norm(&x, &blk.post_norm, eps)?;
-        let g = lin(Target::Gate, &hn)?;
-        let u = lin(Target::Up, &hn)?;
-        // silu(g) = g · σ(g), with σ from exp so the graph holds only basic ops.
-        let sig = ((g.neg()?.exp()? + 1.0)?).recip()?;
-        let m = ((g * sig)? * u)?;
+        let m = fused::silu_mul(&lin(Target::Gate, &hn)?, &lin(Target::Up, &hn)?)?;
         Ok((x + lin(Target::Down, &m)?)?)
     }
 
@@ -227,6 +271,21 @@ impl TrainModel {
         let x = rms_norm(x, &self.norm, self.config.rms_norm_eps)?;
         let logits = x.contiguous()?.apply_op1(FrozenLinear { w: self.lm_head.clone() })?;
         Ok(logits.reshape((pass.b, pass.t, self.config.vocab_size))?)
+    }
+
+    /// Final norm, head and mean cross-entropy over the labelled positions
+    /// of `x` (`[b*t, h]`) in one op ([`HeadLoss`]).
+    fn head_loss(&self, x: &Tensor, labels: &[i64], want_grad: bool) -> Result<(Tensor, usize)> {
+        if labels.len() != x.dim(0)? {
+            return Err(Error::InvalidParameter {
+                param: "labels",
+                problem: format!("has {} entries for {} positions", labels.len(), x.dim(0)?),
+            });
+        }
+        let x = rms_norm(x, &self.norm, self.config.rms_norm_eps)?.contiguous()?;
+        let op = HeadLoss::new(self.lm_head.clone(), labels, want_grad);
+        let count = op.count();
+        Ok((x.apply_op1(op)?, count))
     }
 
     /// `x W^T`, plus `scale · dropout(x) A^T B^T` where the projection is adapted.
@@ -253,8 +312,9 @@ impl TrainModel {
             }
             _ => x.clone(),
         };
-        let delta = input.matmul(&pair.a.as_tensor().t()?)?.matmul(&pair.b.as_tensor().t()?)?;
-        Ok((base + (delta * self.adapters.config().scale())?)?)
+        // The scale goes on the rank-r product, the smallest tensor of the branch.
+        let low = (input.matmul(&pair.a.as_tensor().t()?)? * self.adapters.config().scale())?;
+        Ok((base + low.matmul(&pair.b.as_tensor().t()?)?)?)
     }
 }
 
@@ -264,7 +324,6 @@ struct Pass {
     t: usize,
     cos: Tensor,
     sin: Tensor,
-    mask: Tensor,
 }
 
 /// The gradient of `t`, which the backward pass must have reached.
@@ -282,27 +341,9 @@ fn model_device(w: &std::collections::HashMap<String, Tensor>) -> Result<Device>
         .ok_or_else(|| Error::InvalidParameter { param: "model", problem: "has no weights".into() })
 }
 
-/// `x / √(mean(x²) + ε) · w` over the last dimension.
+/// `x / √(mean(x²) + ε) · w` over the last dimension ([`fused::rms_norm`]).
 fn rms_norm(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
-    let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
-    Ok(x.broadcast_div(&(ms + eps)?.sqrt()?)?.broadcast_mul(w)?)
-}
-
-/// Softmax over the last dimension; the row maximum is subtracted as a
-/// constant (it cancels in the value and the gradient).
-fn softmax(x: &Tensor) -> Result<Tensor> {
-    let max = x.max_keepdim(D::Minus1)?.detach();
-    let e = x.broadcast_sub(&max)?.exp()?;
-    Ok(e.broadcast_div(&e.sum_keepdim(D::Minus1)?)?)
-}
-
-/// Rotate-half RoPE on `[b, heads, t, hd]` with `cos`/`sin` `[t, hd]`.
-fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
-    let hd = x.dim(D::Minus1)?;
-    let x1 = x.narrow(D::Minus1, 0, hd / 2)?;
-    let x2 = x.narrow(D::Minus1, hd / 2, hd / 2)?;
-    let rotated = Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)?;
-    Ok((x.broadcast_mul(cos)? + rotated.broadcast_mul(sin)?)?)
+    Ok(fused::rms_norm(x, w, eps)?)
 }
 
 /// cos/sin tables `[max_positions, hd]` (each half repeated), as the inference model uses.
@@ -326,23 +367,6 @@ fn rope_tables(c: &LlamaConfig, dtype: DType, device: &Device) -> Result<(Tensor
     let cos = Tensor::from_vec(cos, (n, hd), device)?.to_dtype(dtype)?;
     let sin = Tensor::from_vec(sin, (n, hd), device)?.to_dtype(dtype)?;
     Ok((cos, sin))
-}
-
-/// `[t, t]`: 0 where a query may see a key, `-inf` where the key is later.
-fn causal_mask(t: usize, dtype: DType, device: &Device) -> Result<Tensor> {
-    let data: Vec<f64> = (0..t)
-        .flat_map(|i| (0..t).map(move |j| if j > i { f64::NEG_INFINITY } else { 0.0 }))
-        .collect();
-    Ok(Tensor::from_vec(data, (t, t), device)?.to_dtype(dtype)?)
-}
-
-/// Repeats each key/value head `n` times for grouped-query attention.
-fn repeat_kv(x: &Tensor, n: usize) -> Result<Tensor> {
-    if n == 1 {
-        return Ok(x.clone());
-    }
-    let (b, heads, s, d) = x.dims4()?;
-    Ok(Tensor::cat(&vec![x; n], 2)?.reshape((b, heads * n, s, d))?)
 }
 
 /// Mean cross-entropy of `logits` `[b, t, vocab]` against `labels` `[b, t]`

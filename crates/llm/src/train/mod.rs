@@ -6,10 +6,13 @@
 pub mod data;
 pub mod forward;
 mod frozen;
+mod fused;
+mod head_loss;
 pub mod optim;
 pub mod samples;
 pub mod trainer;
 
 pub use forward::{masked_cross_entropy, Dropout, TrainModel};
+pub use optim::{AdamW, AdamWParams};
 pub use samples::Samples;
 pub use trainer::{train, TrainConfig, TrainSummary};

@@ -15,7 +15,7 @@ use lathe_core::{now_millis, Metric, Param, RunRecorder, SplitMix64};
 use serde_json::json;
 
 use super::data::{collate, Example};
-use super::forward::{masked_cross_entropy, Dropout, TrainModel};
+use super::forward::{Dropout, TrainModel};
 use super::optim::{clip_grad_norm, cosine_with_warmup, AdamW, AdamWParams};
 use super::samples::{self, Samples};
 use crate::error::{Error, Result};
@@ -156,17 +156,11 @@ pub fn train<R: RunRecorder>(
             let dropout = Some(Dropout { p: lora.dropout, rng: &mut rng });
             // Weight each micro-batch by its share of the step's answer tokens.
             let share = |count: usize| count as f64 / counted.max(1) as f64;
-            let (loss, g) = if config.gradient_checkpointing {
-                let answer_tokens = labels.iter().filter(|&&l| l >= 0).count();
-                let (loss, _, g) =
-                    train_model.checkpointed_grads(&ids, &labels, share(answer_tokens), dropout)?;
-                (loss, g)
+            let answer_tokens = labels.iter().filter(|&&l| l >= 0).count();
+            let (loss, _, g) = if config.gradient_checkpointing {
+                train_model.checkpointed_grads(&ids, &labels, share(answer_tokens), dropout)?
             } else {
-                let logits = train_model.forward(&ids, dropout)?;
-                let (loss, count) = masked_cross_entropy(&logits, &labels)?;
-                let loss = (loss * share(count))?;
-                let g = loss.backward()?;
-                (loss, g)
+                train_model.loss_and_grads(&ids, &labels, share(answer_tokens), dropout)?
             };
             loss_sum += loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
             for (slot, var) in grads.iter_mut().zip(&vars) {
@@ -261,9 +255,8 @@ pub fn evaluate(
     for chunk in data.chunks(batch_size.max(1)) {
         let examples: Vec<&Example> = chunk.iter().collect();
         let (ids, labels) = collate(&examples, pad, model.device())?;
-        let logits = model.forward(&ids, None)?.detach();
-        let (loss, n) = masked_cross_entropy(&logits, &labels)?;
-        sum += loss.to_dtype(DType::F64)?.to_scalar::<f64>()? * n as f64;
+        let (loss, n) = model.eval_loss(&ids, &labels)?;
+        sum += loss * n as f64;
         count += n;
     }
     Ok(Some(sum / count.max(1) as f64))

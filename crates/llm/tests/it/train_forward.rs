@@ -1,7 +1,8 @@
 //! The training forward pass: same logits as the inference model with fresh
 //! adapters, and analytic gradients that match central differences for every
-//! adapter matrix (no op silently drops the backward pass), and gradient
-//! checkpointing that gives the same gradients.
+//! adapter matrix (no op silently drops the backward pass), a fused head and
+//! loss equal to the logits' cross-entropy, and gradient checkpointing that
+//! gives the same gradients.
 
 use candle_core::{DType, Device, Tensor, Var};
 use lathe_core::SplitMix64;
@@ -41,11 +42,17 @@ fn fresh_adapters_give_the_inference_models_logits() {
     assert!(d < 1e-4, "second row differs by {d}");
 }
 
+/// The loss the trainer differentiates: the fused head and cross-entropy.
 fn loss(train: &TrainModel, ids: &Tensor, labels: &[i64]) -> (Tensor, f64) {
-    let logits = train.forward(ids, None).unwrap();
-    let (l, _) = masked_cross_entropy(&logits, labels).unwrap();
+    let (l, _) = train.loss(ids, labels, None).unwrap();
     let v = l.to_scalar::<f64>().unwrap();
     (l, v)
+}
+
+/// The same loss from the full logits, through candle's own ops.
+fn unfused_loss(train: &TrainModel, ids: &Tensor, labels: &[i64]) -> Tensor {
+    let logits = train.forward(ids, None).unwrap();
+    masked_cross_entropy(&logits, labels).unwrap().0
 }
 
 /// Every adapter matrix set to Gaussian noise, the i-th scaled by `1 + i · growth`.
@@ -117,6 +124,41 @@ fn gradients_of_every_adapter_match_central_differences() {
 }
 
 #[test]
+fn the_fused_head_loss_equals_the_cross_entropy_of_the_logits_and_its_gradients() {
+    let model = tiny_model(7);
+    let adapters =
+        Adapters::init(all_targets(2), model.config(), DType::F64, &Device::Cpu, 3).unwrap();
+    // Small values, so no softmax saturates and every gradient is far from zero.
+    randomize(&adapters, 0.01);
+    let train = TrainModel::new(&model, adapters, DType::F64).unwrap();
+    let (ids, labels) = batch();
+    let reference = unfused_loss(&train, &ids, &labels);
+    let reference_grads = reference.backward().unwrap();
+    let (fused, count) = train.loss(&ids, &labels, None).unwrap();
+    assert_eq!(count, labels.iter().filter(|&&l| l >= 0).count());
+    let (a, b) = (reference.to_scalar::<f64>().unwrap(), fused.to_scalar::<f64>().unwrap());
+    assert!((a - b).abs() < 1e-12, "loss {a} vs fused {b}");
+    let (eval, eval_count) = train.eval_loss(&ids, &labels).unwrap();
+    assert!((eval - a).abs() < 1e-12 && eval_count == count, "eval loss {eval} vs {a}");
+    let (_, _, grads) = train.loss_and_grads(&ids, &labels, 0.25, None).unwrap();
+    for (name, var) in &train.adapters().named_vars() {
+        let r = (reference_grads.get(var.as_tensor()).unwrap() * 0.25).unwrap();
+        let f = grads.get(var.as_tensor()).unwrap_or_else(|| panic!("no gradient for {name}"));
+        let scale: f64 = r.abs().unwrap().max_all().unwrap().to_scalar().unwrap();
+        let d: f64 = (&r - f).unwrap().abs().unwrap().max_all().unwrap().to_scalar().unwrap();
+        assert!(
+            scale > 1e-8 && d <= 1e-10 * scale.max(1.0),
+            "{name}: differs by {d} (scale {scale})"
+        );
+    }
+    // A label past the vocabulary is refused, not read out of bounds.
+    let mut bad = labels.clone();
+    bad[1] = tiny::config().vocab_size as i64;
+    let err = train.loss(&ids, &bad, None).map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("outside the vocabulary"), "{err}");
+}
+
+#[test]
 fn checkpointed_gradients_equal_the_full_backward_pass() {
     let model = tiny_model(6);
     let mut config = all_targets(2);
@@ -127,10 +169,9 @@ fn checkpointed_gradients_equal_the_full_backward_pass() {
     let (ids, labels) = batch();
     // With dropout, so the recomputed blocks must replay the same masks.
     let (mut rng_full, mut rng_ckpt) = (SplitMix64::new(11), SplitMix64::new(11));
-    let logits = train.forward(&ids, Some(Dropout { p: 0.3, rng: &mut rng_full })).unwrap();
-    let (full, full_count) = masked_cross_entropy(&logits, &labels).unwrap();
-    let full = (full * 0.5).unwrap();
-    let full_grads = full.backward().unwrap();
+    let (full, full_count, full_grads) = train
+        .loss_and_grads(&ids, &labels, 0.5, Some(Dropout { p: 0.3, rng: &mut rng_full }))
+        .unwrap();
     let (ckpt, ckpt_count, ckpt_grads) = train
         .checkpointed_grads(&ids, &labels, 0.5, Some(Dropout { p: 0.3, rng: &mut rng_ckpt }))
         .unwrap();
