@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::lora::{uniform, Adapters, Target};
 use crate::model::Llama;
 
-use super::frozen::FrozenLinear;
+use super::frozen::{FrozenLinear, FrozenLinearAdd, LoraLinear};
 use super::fused;
 use super::head_loss::HeadLoss;
 
@@ -244,26 +244,29 @@ impl TrainModel {
         let scale = 1.0 / (hd as f64).sqrt();
         let blk = &self.blocks[l];
         let hn = rms_norm(x, &blk.input_norm, eps)?;
-        let mut lin = |target: Target, input: &Tensor| -> Result<Tensor> {
-            self.linear(l, target, &blk.proj[target as usize], input, dropout.as_deref_mut())
-        };
-        let heads = |y: Tensor, n: usize| -> Result<Tensor> {
-            Ok(y.reshape((b, t, n, hd))?.transpose(1, 2)?.contiguous()?)
-        };
-        let q = fused::rope(&heads(lin(Target::Q, &hn)?, nh)?, &pass.cos, &pass.sin)?;
-        let k = fused::rope(&heads(lin(Target::K, &hn)?, nkv)?, &pass.cos, &pass.sin)?;
-        let v = heads(lin(Target::V, &hn)?, nkv)?;
+        let mut lin =
+            |target: Target, input: &Tensor, residual: Option<&Tensor>| -> Result<Tensor> {
+                self.linear(
+                    l,
+                    target,
+                    &blk.proj[target as usize],
+                    input,
+                    residual,
+                    dropout.as_deref_mut(),
+                )
+            };
+        let rope = Some((&pass.cos, &pass.sin));
         // Grouped-query attention without copying keys and values: the
         // `rep` query heads of a key/value head become `rep * t` rows against it.
-        let rep = nh / nkv;
-        let q = q.reshape((b, nkv, rep * t, hd))?;
+        let q = fused::to_heads(&lin(Target::Q, &hn, None)?, (b, t, nh, hd), nkv, rope)?;
+        let k = fused::to_heads(&lin(Target::K, &hn, None)?, (b, t, nkv, hd), nkv, rope)?;
+        let v = fused::to_heads(&lin(Target::V, &hn, None)?, (b, t, nkv, hd), nkv, None)?;
         let att = fused::causal_softmax(&q.matmul(&k.t()?)?, scale)?;
-        let y = att.matmul(&v)?.reshape((b, nh, t, hd))?;
-        let y = y.transpose(1, 2)?.reshape((b * t, nh * hd))?;
-        let x = (x + lin(Target::O, &y)?)?;
+        let y = fused::from_heads(&att.matmul(&v)?, (b, t, nh, hd))?;
+        let x = lin(Target::O, &y, Some(x))?;
         let hn = rms_norm(&x, &blk.post_norm, eps)?;
-        let m = fused::silu_mul(&lin(Target::Gate, &hn)?, &lin(Target::Up, &hn)?)?;
-        Ok((x + lin(Target::Down, &m)?)?)
+        let m = fused::silu_mul(&lin(Target::Gate, &hn, None)?, &lin(Target::Up, &hn, None)?)?;
+        lin(Target::Down, &m, Some(&x))
     }
 
     /// Final norm and the language-model head: logits `[b, t, vocab]`.
@@ -288,33 +291,42 @@ impl TrainModel {
         Ok((x.apply_op1(op)?, count))
     }
 
-    /// `x W^T`, plus `scale · dropout(x) A^T B^T` where the projection is adapted.
+    /// `x W^T`, plus `scale · dropout(x) A^T B^T` where the projection is
+    /// adapted, plus `residual` when given; one op each way ([`super::frozen`]).
+    #[allow(clippy::too_many_arguments)]
     fn linear(
         &self,
         layer: usize,
         target: Target,
         w: &Tensor,
         x: &Tensor,
+        residual: Option<&Tensor>,
         dropout: Option<&mut Dropout<'_>>,
     ) -> Result<Tensor> {
-        let base = x.contiguous()?.apply_op1(FrozenLinear { w: w.clone() })?;
+        let x = x.contiguous()?;
+        let w = w.clone();
         let Some(pair) = self.adapters.get(layer, target) else {
-            return Ok(base);
+            return Ok(match residual {
+                Some(r) => x.apply_op2(&r.contiguous()?, FrozenLinearAdd { w })?,
+                None => x.apply_op1(FrozenLinear { w })?,
+            });
         };
-        let input = match dropout {
+        let mask = match dropout {
             Some(d) if d.p > 0.0 => {
                 let keep = 1.0 / (1.0 - d.p);
                 let n = x.elem_count();
                 let m: Vec<f64> =
                     (0..n).map(|_| if uniform(d.rng) < d.p { 0.0 } else { keep }).collect();
-                let m = Tensor::from_vec(m, x.shape(), &self.device)?.to_dtype(self.dtype)?;
-                (x * m)?
+                Some(Tensor::from_vec(m, x.shape(), &self.device)?.to_dtype(self.dtype)?)
             }
-            _ => x.clone(),
+            _ => None,
         };
-        // The scale goes on the rank-r product, the smallest tensor of the branch.
-        let low = (input.matmul(&pair.a.as_tensor().t()?)? * self.adapters.config().scale())?;
-        Ok((base + low.matmul(&pair.b.as_tensor().t()?)?)?)
+        let op = LoraLinear { w, scale: self.adapters.config().scale(), mask };
+        let y = x.apply_op3(pair.a.as_tensor(), pair.b.as_tensor(), op)?;
+        Ok(match residual {
+            Some(r) => (r + y)?,
+            None => y,
+        })
     }
 }
 

@@ -1,5 +1,6 @@
 //! The decoder block's elementwise steps as single ops with hand-written
-//! backward passes: RMSNorm, RoPE, the causal softmax of attention and
+//! backward passes: RMSNorm, the move of projections into attention heads
+//! and back (with RoPE on the way), the causal softmax of attention and
 //! SwiGLU's `silu(g)·u`.
 //!
 //! Composed from candle's basic ops, each of them kept every intermediate
@@ -16,7 +17,9 @@
 //! value and gradient.
 
 use candle_core::backend::BackendStorage;
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
+use candle_core::{
+    CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout, Shape, Tensor, WithDType,
+};
 use rayon::prelude::*;
 
 type CResult<T> = candle_core::Result<T>;
@@ -122,20 +125,18 @@ impl CustomOp2 for SiluMul {
     ) -> CResult<(Option<Tensor>, Option<Tensor>)> {
         // One op yields both gradients, stacked, then split.
         let n = g.elem_count();
-        let both = Tensor::cat(&[&dense(g)?.flatten_all()?, &dense(u)?.flatten_all()?], 0)?
-            .apply_op2_no_bwd(&dense(grad)?.flatten_all()?, &SiluMulGrad)?;
+        let both = dense(g)?.apply_op3_no_bwd(&dense(u)?, &dense(grad)?, &SiluMulGrad)?;
         let dg = both.narrow(0, 0, n)?.reshape(g.shape())?;
         let du = both.narrow(0, n, n)?.reshape(u.shape())?;
         Ok((Some(dg), Some(du)))
     }
 }
 
-/// `[g; u]`, `dy` → `[dg; du]`: `dg = dy·u·σ(g)·(1 + g·(1 − σ(g)))`, `du = dy·g·σ(g)`.
+/// `g`, `u`, `dy` → `[dg; du]` (flat): `dg = dy·u·σ(g)·(1 + g·(1 − σ(g)))`, `du = dy·g·σ(g)`.
 struct SiluMulGrad;
 
-fn silu_mul_grad<T: Float>(gu: &[T], dy: &[T]) -> CResult<CpuStorage> {
+fn silu_mul_grad<T: Float>(g: &[T], u: &[T], dy: &[T]) -> CResult<CpuStorage> {
     let n = dy.len();
-    let (g, u) = gu.split_at(n);
     let mut out = vec![T::zero(); 2 * n];
     let (dg, du) = out.split_at_mut(n);
     dg.par_chunks_mut(4096)
@@ -151,7 +152,7 @@ fn silu_mul_grad<T: Float>(gu: &[T], dy: &[T]) -> CResult<CpuStorage> {
     Ok(T::to_cpu_storage_owned(out))
 }
 
-impl CustomOp2 for SiluMulGrad {
+impl CustomOp3 for SiluMulGrad {
     fn name(&self) -> &'static str {
         "silu-mul-grad"
     }
@@ -162,13 +163,19 @@ impl CustomOp2 for SiluMulGrad {
         l1: &Layout,
         s2: &CpuStorage,
         l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
     ) -> CResult<(CpuStorage, Shape)> {
         let out = by_dtype!(
             self.name(),
             s1.dtype(),
-            silu_mul_grad(values(self.name(), s1, l1)?, values(self.name(), s2, l2)?)
+            silu_mul_grad(
+                values(self.name(), s1, l1)?,
+                values(self.name(), s2, l2)?,
+                values(self.name(), s3, l3)?
+            )
         )?;
-        Ok((out, l1.shape().clone()))
+        Ok((out, Shape::from(2 * l1.shape().elem_count())))
     }
 }
 
@@ -276,69 +283,133 @@ impl CustomOp2 for RmsNormGrad {
     }
 }
 
-// ---------------------------------------------------------------- RoPE
+// ---------------------------------------------------------------- heads and RoPE
 
-/// Rotate-half RoPE on `[b, heads, t, hd]` with `cos`/`sin` `[t, hd]`
-/// (each half repeated, as the tables are built).
-pub(crate) fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> CResult<Tensor> {
-    let cos = cos.to_dtype(x.dtype())?.contiguous()?;
-    let sin = sin.to_dtype(x.dtype())?.contiguous()?;
-    dense(x)?.apply_op1(Rope { cos, sin, inverse: false })
+/// Where a tensor's rows are: `[b·t, n·hd]` as projections write them
+/// (tokens), or `[b, n, t, hd]` as attention reads them (heads).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Tokens,
+    Heads,
 }
 
-/// `y = x·cos + rotate_half(x)·sin`; the backward pass is the inverse
-/// rotation (`sin` negated) of the gradient.
-struct Rope {
+/// Rotate-half RoPE tables `[t, hd]` (each half repeated) and the direction.
+#[derive(Clone)]
+struct Rotation {
     cos: Tensor,
     sin: Tensor,
     inverse: bool,
 }
 
-fn rope_fwd<T: Float>(
-    x: &[T],
-    dims: &[usize],
-    cos: &Tensor,
-    sin: &Tensor,
-    inverse: bool,
-) -> CResult<CpuStorage> {
-    let (t, hd) = (dims[dims.len() - 2], dims[dims.len() - 1]);
-    let (cos, sin) = (cos.flatten_all()?.to_vec1::<T>()?, sin.flatten_all()?.to_vec1::<T>()?);
-    if cos.len() != t * hd || sin.len() != t * hd {
-        return Err(err("rope", "the tables do not match the sequence"));
-    }
+/// A projection's output `[b·t, n·hd]` as heads `[b, n, t, hd]`, each
+/// head's vector rotated by RoPE when `cos`/`sin` (`[t, hd]`) are given.
+/// The result may be viewed as `[b, groups, (n / groups)·t, hd]` (grouped
+/// queries); `groups` sets that shape.
+pub(crate) fn to_heads(
+    x: &Tensor,
+    (b, t, n, hd): (usize, usize, usize, usize),
+    groups: usize,
+    rope: Option<(&Tensor, &Tensor)>,
+) -> CResult<Tensor> {
+    let rotation = match rope {
+        Some((cos, sin)) => Some(Rotation {
+            cos: cos.to_dtype(x.dtype())?.contiguous()?,
+            sin: sin.to_dtype(x.dtype())?.contiguous()?,
+            inverse: false,
+        }),
+        None => None,
+    };
+    let out = Shape::from((b, groups, n / groups.max(1) * t, hd));
+    dense(x)?.apply_op1(Heads { dims: (b, t, n, hd), from: Side::Tokens, rotation, out })
+}
+
+/// Attention's output `[b, n, t, hd]` (or any shape of the same layout) as
+/// token rows `[b·t, n·hd]` for the output projection.
+pub(crate) fn from_heads(
+    y: &Tensor,
+    (b, t, n, hd): (usize, usize, usize, usize),
+) -> CResult<Tensor> {
+    let out = Shape::from((b * t, n * hd));
+    dense(y)?.apply_op1(Heads { dims: (b, t, n, hd), from: Side::Heads, rotation: None, out })
+}
+
+/// Moves rows between the two sides (rotating on the way); the backward
+/// pass moves the gradient back, rotated the other way.
+struct Heads {
+    dims: (usize, usize, usize, usize),
+    from: Side,
+    rotation: Option<Rotation>,
+    out: Shape,
+}
+
+fn heads_fwd<T: Float>(x: &[T], op: &Heads) -> CResult<CpuStorage> {
+    let (b, t, n, hd) = op.dims;
+    let tables = match &op.rotation {
+        Some(r) => {
+            let (cos, sin) =
+                (r.cos.flatten_all()?.to_vec1::<T>()?, r.sin.flatten_all()?.to_vec1::<T>()?);
+            if cos.len() != t * hd || sin.len() != t * hd {
+                return Err(err("heads", "the RoPE tables do not match the sequence"));
+            }
+            Some((cos, sin, r.inverse))
+        }
+        None => None,
+    };
     let half = hd / 2;
-    let mut out = vec![T::zero(); x.len()];
-    out.par_chunks_mut(t * hd).zip(x.par_chunks(t * hd)).for_each(|(y, x)| {
-        for p in 0..t {
-            let (y, x) = (&mut y[p * hd..][..hd], &x[p * hd..][..hd]);
+    // One head vector of position p, moved (and rotated) from `src` to `dst`.
+    let place = |dst: &mut [T], src: &[T], p: usize| match &tables {
+        None => dst.copy_from_slice(src),
+        Some((cos, sin, inverse)) => {
             let (c, s) = (&cos[p * hd..][..hd], &sin[p * hd..][..hd]);
             for i in 0..half {
-                let (x1, x2) = (x[i], x[i + half]);
-                let (s1, s2) = if inverse { (-s[i], -s[i + half]) } else { (s[i], s[i + half]) };
-                y[i] = x1 * c[i] - x2 * s1;
-                y[i + half] = x2 * c[i + half] + x1 * s2;
+                let (x1, x2) = (src[i], src[i + half]);
+                let (s1, s2) = if *inverse { (-s[i], -s[i + half]) } else { (s[i], s[i + half]) };
+                dst[i] = x1 * c[i] - x2 * s1;
+                dst[i + half] = x2 * c[i + half] + x1 * s2;
             }
         }
-    });
+    };
+    let mut out = vec![T::zero(); b * t * n * hd];
+    match op.from {
+        // Output rows of one (sequence, head): t vectors read across tokens.
+        Side::Tokens => out.par_chunks_mut(t * hd).enumerate().for_each(|(bh, dst)| {
+            let (bi, h) = (bh / n, bh % n);
+            for p in 0..t {
+                place(&mut dst[p * hd..][..hd], &x[((bi * t + p) * n + h) * hd..][..hd], p);
+            }
+        }),
+        // Output rows of one token: n vectors read across heads.
+        Side::Heads => out.par_chunks_mut(n * hd).enumerate().for_each(|(bp, dst)| {
+            let (bi, p) = (bp / t, bp % t);
+            for h in 0..n {
+                place(&mut dst[h * hd..][..hd], &x[((bi * n + h) * t + p) * hd..][..hd], p);
+            }
+        }),
+    }
     Ok(T::to_cpu_storage_owned(out))
 }
 
-impl CustomOp1 for Rope {
+impl CustomOp1 for Heads {
     fn name(&self) -> &'static str {
-        "rope"
+        "heads"
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> CResult<(CpuStorage, Shape)> {
-        let out = by_dtype!(
-            self.name(),
-            s.dtype(),
-            rope_fwd(values(self.name(), s, l)?, l.dims(), &self.cos, &self.sin, self.inverse)
-        )?;
-        Ok((out, l.shape().clone()))
+        let (b, t, n, hd) = self.dims;
+        if l.shape().elem_count() != b * t * n * hd || self.out.elem_count() != b * t * n * hd {
+            return Err(err(self.name(), "the shapes do not hold b·t·n·hd values"));
+        }
+        let out = by_dtype!(self.name(), s.dtype(), heads_fwd(values(self.name(), s, l)?, self))?;
+        Ok((out, self.out.clone()))
     }
 
-    fn bwd(&self, _x: &Tensor, _res: &Tensor, grad: &Tensor) -> CResult<Option<Tensor>> {
-        let back = Rope { cos: self.cos.clone(), sin: self.sin.clone(), inverse: !self.inverse };
+    fn bwd(&self, x: &Tensor, _res: &Tensor, grad: &Tensor) -> CResult<Option<Tensor>> {
+        let back = Heads {
+            dims: self.dims,
+            from: if self.from == Side::Tokens { Side::Heads } else { Side::Tokens },
+            rotation: self.rotation.clone().map(|r| Rotation { inverse: !r.inverse, ..r }),
+            out: x.shape().clone(),
+        };
         Ok(Some(dense(grad)?.apply_op1_no_bwd(&back)?))
     }
 }
@@ -502,18 +573,24 @@ mod tests {
     }
 
     #[test]
-    fn rope_matches_rotate_half() {
+    fn heads_match_reshape_transpose_and_rotate_half() {
         let (cos, sin) = tables();
+        let rotate = |x: &Tensor| -> CResult<Tensor> {
+            let x1 = x.narrow(D::Minus1, 0, 2)?;
+            let x2 = x.narrow(D::Minus1, 2, 2)?;
+            let rotated = Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)?;
+            x.broadcast_mul(&cos)? + rotated.broadcast_mul(&sin)?
+        };
+        // [b·t, n·hd] = [2·3, 2·4], grouped as [2, 1, 2·3, 4].
+        let dims = (2, 3, 2, 4);
+        let split = |x: &Tensor| x.reshape((2, 3, 2, 4))?.transpose(1, 2)?.contiguous();
         agree(
-            &[2, 2, 3, 4],
-            |x| rope(x, &cos, &sin),
-            |x| {
-                let x1 = x.narrow(D::Minus1, 0, 2)?;
-                let x2 = x.narrow(D::Minus1, 2, 2)?;
-                let rotated = Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)?;
-                x.broadcast_mul(&cos)? + rotated.broadcast_mul(&sin)?
-            },
+            &[6, 8],
+            |x| to_heads(x, dims, 1, Some((&cos, &sin))),
+            |x| rotate(&split(x)?)?.reshape((2, 1, 6, 4)),
         );
+        agree(&[6, 8], |x| to_heads(x, dims, 2, None), split);
+        agree(&[2, 2, 3, 4], |y| from_heads(y, dims), |y| y.transpose(1, 2)?.reshape((6, 8)));
     }
 
     #[test]
