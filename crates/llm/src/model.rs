@@ -403,9 +403,9 @@ impl Llama {
 /// Runs `f` on a thread of rayon's pool. A token runs some 200 projections,
 /// each split across the pool; called from outside, every split parks the
 /// caller and wakes a worker, and those context switches took a sixth of a
-/// decoding step. From a worker, the caller takes part in the split and the
+/// decoding step (and a tenth of a LoRA training step). From a worker, the caller takes part in the split and the
 /// others are still spinning when the next one comes.
-fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+pub(crate) fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     rayon::scope(|_| f())
 }
 

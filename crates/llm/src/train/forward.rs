@@ -1,22 +1,29 @@
 //! The training-grade forward pass of the Llama decoder: the same arithmetic
-//! as [`crate::model::Llama`], built only from ops that record a backward
-//! pass: candle's matmul and arithmetic, and this crate's fused RMSNorm,
-//! RoPE, causal softmax and SwiGLU ([`super::fused`]), frozen projections
-//! ([`super::frozen`]) and head with loss ([`super::head_loss`]). candle's
+//! as [`crate::model::Llama`], from candle's matmul and this crate's fused
+//! RMSNorm, heads with RoPE, causal softmax and SwiGLU ([`super::fused`]),
+//! frozen and LoRA projections ([`super::frozen`]) and head with loss
+//! ([`super::head_loss`]). Every op records a backward pass, so
+//! [`TrainModel::forward`] differentiates with candle's autograd (candle's
 //! own fused `rms_norm`, `softmax_last_dim` and `rope` record none, and
-//! gradients would silently stop at them.
+//! gradients would silently stop at them); training itself runs the
+//! backward pass written out in [`backward`], which the tests hold to it.
 
-use candle_core::{backprop::GradStore, DType, Device, Tensor, Var, D};
+use candle_core::{DType, Device, Tensor, D};
 use lathe_core::SplitMix64;
 
 use crate::config::LlamaConfig;
 use crate::error::{Error, Result};
 use crate::lora::{uniform, Adapters, Target};
-use crate::model::Llama;
+use crate::model::{on_pool, Llama};
 
 use super::frozen::{FrozenLinear, FrozenLinearAdd, LoraLinear};
 use super::fused;
 use super::head_loss::HeadLoss;
+
+mod backward;
+
+pub use backward::AdapterGrads;
+use backward::Tape;
 
 struct Block {
     input_norm: Tensor,
@@ -102,77 +109,103 @@ impl TrainModel {
     }
 
     /// Logits `[batch, seq, vocab]` of `ids` (`[batch, seq]`, u32), each row
-    /// starting at position 0. Right padding is harmless: the causal mask
-    /// keeps later (padded) positions out of earlier ones.
+    /// starting at position 0, through candle's autograd (a reference for
+    /// tests; training uses [`TrainModel::loss_and_grads`]). Right padding is
+    /// harmless: the causal mask keeps later (padded) positions out of
+    /// earlier ones.
     pub fn forward(&self, ids: &Tensor, mut dropout: Option<Dropout<'_>>) -> Result<Tensor> {
         let pass = self.pass(ids)?;
         let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?; // [b*t, h]
         for l in 0..self.blocks.len() {
-            x = self.block(l, &x, &pass, dropout.as_mut())?;
+            x = self.block(l, &x, &pass, dropout.as_mut(), None)?;
         }
         self.head(&x, &pass)
     }
 
     /// The mean cross-entropy of `ids` against `labels` (as
-    /// [`masked_cross_entropy`] on [`TrainModel::forward`]'s logits) and the
-    /// positions counted, without building the logits: the head and the loss
-    /// run as one op that also leaves the gradient for `backward`.
-    pub fn loss(
-        &self,
-        ids: &Tensor,
-        labels: &[i64],
-        mut dropout: Option<Dropout<'_>>,
-    ) -> Result<(Tensor, usize)> {
-        let pass = self.pass(ids)?;
-        let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?;
-        for l in 0..self.blocks.len() {
-            x = self.block(l, &x, &pass, dropout.as_mut())?;
-        }
-        self.head_loss(&x, labels, true)
-    }
-
-    /// [`TrainModel::loss`] times `share`, the positions counted, and the
-    /// gradients of the adapters.
+    /// [`masked_cross_entropy`] on [`TrainModel::forward`]'s logits) times
+    /// `share`, the positions counted, and the gradients of the adapters.
+    ///
+    /// The backward pass is written out by hand ([`backward`]) instead of
+    /// candle's autograd, which costs every op a zeroed buffer and an
+    /// addition per input; the head and the loss run as one op that leaves
+    /// the gradient of its input, without building the logits.
     pub fn loss_and_grads(
         &self,
         ids: &Tensor,
         labels: &[i64],
         share: f64,
         dropout: Option<Dropout<'_>>,
-    ) -> Result<(Tensor, usize, GradStore)> {
-        let (loss, count) = self.loss(ids, labels, dropout)?;
-        let loss = (loss * share)?;
-        let grads = loss.backward()?;
+    ) -> Result<(Tensor, usize, AdapterGrads)> {
+        on_pool(|| self.loss_and_grads_here(ids, labels, share, dropout))
+    }
+
+    fn loss_and_grads_here(
+        &self,
+        ids: &Tensor,
+        labels: &[i64],
+        share: f64,
+        mut dropout: Option<Dropout<'_>>,
+    ) -> Result<(Tensor, usize, AdapterGrads)> {
+        let pass = self.pass(ids)?;
+        let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?;
+        let mut tapes = Vec::with_capacity(self.blocks.len());
+        for l in 0..self.blocks.len() {
+            let mut tape = Tape::empty(&x)?;
+            x = self.block(l, &x, &pass, dropout.as_mut(), Some(&mut tape))?;
+            tapes.push(tape);
+        }
+        let (loss, count, mut upstream) = self.head_loss_grad(&x, labels, share)?;
+        let mut grads = AdapterGrads::default();
+        while let Some(tape) = tapes.pop() {
+            let l = tapes.len();
+            match self.block_backward(l, &tape, &pass, &upstream, &mut grads, l > 0)? {
+                Some(dx) => upstream = dx,
+                None => break,
+            }
+        }
         Ok((loss, count, grads))
     }
 
     /// The mean loss and the positions counted, without dropout and without
     /// gradients (evaluation).
     pub fn eval_loss(&self, ids: &Tensor, labels: &[i64]) -> Result<(f64, usize)> {
+        on_pool(|| self.eval_loss_here(ids, labels))
+    }
+
+    fn eval_loss_here(&self, ids: &Tensor, labels: &[i64]) -> Result<(f64, usize)> {
         let pass = self.pass(ids)?;
         let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?;
         for l in 0..self.blocks.len() {
-            x = self.block(l, &x, &pass, None)?.detach();
+            x = self.block(l, &x, &pass, None, None)?.detach();
         }
         let (loss, count) = self.head_loss(&x, labels, false)?;
         Ok((loss.to_dtype(DType::F64)?.to_scalar::<f64>()?, count))
     }
 
-    /// The loss of `ids` against `labels` (as [`TrainModel::loss`],
-    /// times `share`), the positions counted, and the gradients of the
-    /// adapters, with **gradient checkpointing**: the forward pass keeps only
-    /// each block's input, and the backward pass recomputes one block at a
-    /// time from it (replaying its dropout masks) and backpropagates through
-    /// that block alone. Memory holds one block's activations instead of
-    /// every block's, for one more forward pass of compute; the gradients
-    /// are those of [`TrainModel::forward`] + `backward` up to rounding.
+    /// [`TrainModel::loss_and_grads`] with **gradient checkpointing**: the
+    /// forward pass keeps only each block's input, and the backward pass
+    /// recomputes one block at a time from it (replaying its dropout masks)
+    /// and backpropagates through that block alone. Memory holds one
+    /// block's activations instead of every block's, for one more forward
+    /// pass of compute; the gradients are the same.
     pub fn checkpointed_grads(
         &self,
         ids: &Tensor,
         labels: &[i64],
         share: f64,
         dropout: Option<Dropout<'_>>,
-    ) -> Result<(Tensor, usize, GradStore)> {
+    ) -> Result<(Tensor, usize, AdapterGrads)> {
+        on_pool(|| self.checkpointed_grads_here(ids, labels, share, dropout))
+    }
+
+    fn checkpointed_grads_here(
+        &self,
+        ids: &Tensor,
+        labels: &[i64],
+        share: f64,
+        dropout: Option<Dropout<'_>>,
+    ) -> Result<(Tensor, usize, AdapterGrads)> {
         let pass = self.pass(ids)?;
         let (p, mut rng) = match dropout {
             Some(d) => (d.p, Some(d.rng)),
@@ -183,29 +216,21 @@ impl TrainModel {
         for l in 0..self.blocks.len() {
             let state = rng.as_deref().cloned();
             let mut d = rng.as_deref_mut().map(|rng| Dropout { p, rng });
-            let y = self.block(l, &x, &pass, d.as_mut())?.detach();
+            let y = self.block(l, &x, &pass, d.as_mut(), None)?.detach();
             saved.push((std::mem::replace(&mut x, y), state));
         }
-        let last = Var::from_tensor(&x)?;
+        let (loss, count, mut upstream) = self.head_loss_grad(&x, labels, share)?;
         drop(x);
-        let (loss, count) = self.head_loss(last.as_tensor(), labels, true)?;
-        let loss = (loss * share)?;
-        let mut grads = loss.backward()?;
-        let mut upstream = take_grad(&mut grads, last.as_tensor())?;
+        let mut grads = AdapterGrads::default();
         while let Some((input, mut state)) = saved.pop() {
             let l = saved.len();
-            let input = Var::from_tensor(&input)?;
             let mut d = state.as_mut().map(|rng| Dropout { p, rng });
-            let y = self.block(l, input.as_tensor(), &pass, d.as_mut())?;
-            let mut block = (y * &upstream)?.sum_all()?.backward()?;
-            for target in Target::ALL {
-                if let Some(pair) = self.adapters.get(l, target) {
-                    for v in [&pair.a, &pair.b] {
-                        grads.insert(v.as_tensor(), take_grad(&mut block, v.as_tensor())?);
-                    }
-                }
+            let mut tape = Tape::empty(&input)?;
+            self.block(l, &input, &pass, d.as_mut(), Some(&mut tape))?;
+            match self.block_backward(l, &tape, &pass, &upstream, &mut grads, l > 0)? {
+                Some(dx) => upstream = dx,
+                None => break,
             }
-            upstream = take_grad(&mut block, input.as_tensor())?;
         }
         Ok((loss, count, grads))
     }
@@ -229,13 +254,16 @@ impl TrainModel {
         })
     }
 
-    /// Decoder block `l` on the residual stream `x` (`[b*t, h]`).
+    /// Decoder block `l` on the residual stream `x` (`[b*t, h]`). With a
+    /// `tape`, the adapters are read without autograd and what the backward
+    /// pass needs is kept in the tape ([`backward`]).
     fn block(
         &self,
         l: usize,
         x: &Tensor,
         pass: &Pass,
         mut dropout: Option<&mut Dropout<'_>>,
+        tape: Option<&mut Tape>,
     ) -> Result<Tensor> {
         let c = &self.config;
         let (b, t) = (pass.b, pass.t);
@@ -243,30 +271,34 @@ impl TrainModel {
         let eps = c.rms_norm_eps;
         let scale = 1.0 / (hd as f64).sqrt();
         let blk = &self.blocks[l];
-        let hn = rms_norm(x, &blk.input_norm, eps)?;
+        let taping = tape.is_some();
+        let mut masks: [Option<Tensor>; 7] = Default::default();
         let mut lin =
             |target: Target, input: &Tensor, residual: Option<&Tensor>| -> Result<Tensor> {
-                self.linear(
-                    l,
-                    target,
-                    &blk.proj[target as usize],
-                    input,
-                    residual,
-                    dropout.as_deref_mut(),
-                )
+                let w = &blk.proj[target as usize];
+                let (y, mask) =
+                    self.linear(l, target, w, input, residual, dropout.as_deref_mut(), taping)?;
+                masks[target as usize] = mask;
+                Ok(y)
             };
+        let hn1 = rms_norm(x, &blk.input_norm, eps)?;
         let rope = Some((&pass.cos, &pass.sin));
         // Grouped-query attention without copying keys and values: the
         // `rep` query heads of a key/value head become `rep * t` rows against it.
-        let q = fused::to_heads(&lin(Target::Q, &hn, None)?, (b, t, nh, hd), nkv, rope)?;
-        let k = fused::to_heads(&lin(Target::K, &hn, None)?, (b, t, nkv, hd), nkv, rope)?;
-        let v = fused::to_heads(&lin(Target::V, &hn, None)?, (b, t, nkv, hd), nkv, None)?;
+        let q = fused::to_heads(&lin(Target::Q, &hn1, None)?, (b, t, nh, hd), nkv, rope)?;
+        let k = fused::to_heads(&lin(Target::K, &hn1, None)?, (b, t, nkv, hd), nkv, rope)?;
+        let v = fused::to_heads(&lin(Target::V, &hn1, None)?, (b, t, nkv, hd), nkv, None)?;
         let att = fused::causal_softmax(&q.matmul(&k.t()?)?, scale)?;
         let y = fused::from_heads(&att.matmul(&v)?, (b, t, nh, hd))?;
-        let x = lin(Target::O, &y, Some(x))?;
-        let hn = rms_norm(&x, &blk.post_norm, eps)?;
-        let m = fused::silu_mul(&lin(Target::Gate, &hn, None)?, &lin(Target::Up, &hn, None)?)?;
-        lin(Target::Down, &m, Some(&x))
+        let mid = lin(Target::O, &y, Some(x))?;
+        let hn2 = rms_norm(&mid, &blk.post_norm, eps)?;
+        let (g, u) = (lin(Target::Gate, &hn2, None)?, lin(Target::Up, &hn2, None)?);
+        let m = fused::silu_mul(&g, &u)?;
+        let out = lin(Target::Down, &m, Some(&mid))?;
+        if let Some(tape) = tape {
+            *tape = Tape { x: x.clone(), hn1, q, k, v, att, y, mid, hn2, g, u, m, masks };
+        }
+        Ok(out)
     }
 
     /// Final norm and the language-model head: logits `[b, t, vocab]`.
@@ -291,8 +323,33 @@ impl TrainModel {
         Ok((x.apply_op1(op)?, count))
     }
 
+    /// The loss of the final hidden states `x` (as [`TrainModel::head_loss`])
+    /// times `share`, the positions counted, and the gradient of `x`.
+    fn head_loss_grad(
+        &self,
+        x: &Tensor,
+        labels: &[i64],
+        share: f64,
+    ) -> Result<(Tensor, usize, Tensor)> {
+        if labels.len() != x.dim(0)? {
+            return Err(Error::InvalidParameter {
+                param: "labels",
+                problem: format!("has {} entries for {} positions", labels.len(), x.dim(0)?),
+            });
+        }
+        let eps = self.config.rms_norm_eps;
+        let xn = fused::rms_norm(&x.detach(), &self.norm, eps)?;
+        let op = HeadLoss::new(self.lm_head.clone(), labels, true);
+        let loss = xn.apply_op1_no_bwd(&op)?;
+        let dxn = (op.take_grad()? * share)?;
+        let dx = fused::rms_norm_backward(x, &self.norm, eps, &dxn)?;
+        Ok(((loss * share)?, op.count(), dx))
+    }
+
     /// `x W^T`, plus `scale · dropout(x) A^T B^T` where the projection is
     /// adapted, plus `residual` when given; one op each way ([`super::frozen`]).
+    /// Also returns the dropout mask it drew; `detached` reads the adapters
+    /// without autograd.
     #[allow(clippy::too_many_arguments)]
     fn linear(
         &self,
@@ -302,14 +359,16 @@ impl TrainModel {
         x: &Tensor,
         residual: Option<&Tensor>,
         dropout: Option<&mut Dropout<'_>>,
-    ) -> Result<Tensor> {
+        detached: bool,
+    ) -> Result<(Tensor, Option<Tensor>)> {
         let x = x.contiguous()?;
         let w = w.clone();
         let Some(pair) = self.adapters.get(layer, target) else {
-            return Ok(match residual {
+            let y = match residual {
                 Some(r) => x.apply_op2(&r.contiguous()?, FrozenLinearAdd { w })?,
                 None => x.apply_op1(FrozenLinear { w })?,
-            });
+            };
+            return Ok((y, None));
         };
         let mask = match dropout {
             Some(d) if d.p > 0.0 => {
@@ -321,12 +380,15 @@ impl TrainModel {
             }
             _ => None,
         };
-        let op = LoraLinear { w, scale: self.adapters.config().scale(), mask };
-        let y = x.apply_op3(pair.a.as_tensor(), pair.b.as_tensor(), op)?;
-        Ok(match residual {
+        let (a, b) = (pair.a.as_tensor(), pair.b.as_tensor());
+        let (a, b) = if detached { (a.detach(), b.detach()) } else { (a.clone(), b.clone()) };
+        let op = LoraLinear { w, scale: self.adapters.config().scale(), mask: mask.clone() };
+        let y = x.apply_op3(&a, &b, op)?;
+        let y = match residual {
             Some(r) => (r + y)?,
             None => y,
-        })
+        };
+        Ok((y, mask))
     }
 }
 
@@ -336,14 +398,6 @@ struct Pass {
     t: usize,
     cos: Tensor,
     sin: Tensor,
-}
-
-/// The gradient of `t`, which the backward pass must have reached.
-fn take_grad(grads: &mut GradStore, t: &Tensor) -> Result<Tensor> {
-    grads.remove(t).ok_or_else(|| Error::InvalidParameter {
-        param: "adapters",
-        problem: "the backward pass did not reach a checkpointed tensor".into(),
-    })
 }
 
 fn model_device(w: &std::collections::HashMap<String, Tensor>) -> Result<Device> {

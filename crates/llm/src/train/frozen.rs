@@ -195,18 +195,38 @@ impl CustomOp3 for LoraLinear {
         _res: &Tensor,
         grad: &Tensor,
     ) -> CResult<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (dx, da, db) = self.backward(x, a, b, grad, true)?;
+        Ok((dx, Some(da), Some(db)))
+    }
+}
+
+impl LoraLinear {
+    /// The gradients of `x` (unless `need_dx` is false), `A` and `B` for the
+    /// output's `grad`.
+    pub(crate) fn backward(
+        &self,
+        x: &Tensor,
+        a: &Tensor,
+        b: &Tensor,
+        grad: &Tensor,
+        need_dx: bool,
+    ) -> CResult<(Option<Tensor>, Tensor, Tensor)> {
         let (x, a, b) = (x.detach(), a.detach(), b.detach());
         let input = self.adapter_input(&x)?;
         let gb = (grad.matmul(&b)? * self.scale)?; // [rows, r]
-        let through = gb.matmul(&a)?;
-        let through = match &self.mask {
-            Some(m) => (through * m)?,
-            None => through,
+        let dx = if need_dx {
+            let through = gb.matmul(&a)?;
+            let through = match &self.mask {
+                Some(m) => (through * m)?,
+                None => through,
+            };
+            Some((grad.matmul(&self.w)? + through)?)
+        } else {
+            None
         };
-        let dx = (grad.matmul(&self.w)? + through)?;
         let da = gb.t()?.matmul(&input)?;
         let db = grad.t()?.matmul(&(input.matmul(&a.t()?)? * self.scale)?)?;
-        Ok((Some(dx), Some(da), Some(db)))
+        Ok((dx, da, db))
     }
 }
 

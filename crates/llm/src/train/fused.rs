@@ -25,7 +25,8 @@ use rayon::prelude::*;
 type CResult<T> = candle_core::Result<T>;
 
 /// What the loops need beyond candle's [`WithDType`]: f32 and f64.
-trait Float: WithDType + std::ops::Neg<Output = Self> {
+pub(crate) trait Float: WithDType + std::ops::Neg<Output = Self> {
+    /// `e^self`.
     fn exp(self) -> Self;
 }
 
@@ -123,13 +124,17 @@ impl CustomOp2 for SiluMul {
         _res: &Tensor,
         grad: &Tensor,
     ) -> CResult<(Option<Tensor>, Option<Tensor>)> {
-        // One op yields both gradients, stacked, then split.
-        let n = g.elem_count();
-        let both = dense(g)?.apply_op3_no_bwd(&dense(u)?, &dense(grad)?, &SiluMulGrad)?;
-        let dg = both.narrow(0, 0, n)?.reshape(g.shape())?;
-        let du = both.narrow(0, n, n)?.reshape(u.shape())?;
+        let (dg, du) = silu_mul_backward(g, u, grad)?;
         Ok((Some(dg), Some(du)))
     }
+}
+
+/// The gradients of [`silu_mul`]'s inputs `g` and `u` for the output's `dy`.
+pub(crate) fn silu_mul_backward(g: &Tensor, u: &Tensor, dy: &Tensor) -> CResult<(Tensor, Tensor)> {
+    // One op yields both gradients, stacked, then split.
+    let n = g.elem_count();
+    let both = dense(g)?.apply_op3_no_bwd(&dense(u)?, &dense(dy)?, &SiluMulGrad)?;
+    Ok((both.narrow(0, 0, n)?.reshape(g.shape())?, both.narrow(0, n, n)?.reshape(u.shape())?))
 }
 
 /// `g`, `u`, `dy` → `[dg; du]` (flat): `dg = dy·u·σ(g)·(1 + g·(1 − σ(g)))`, `du = dy·g·σ(g)`.
@@ -232,6 +237,12 @@ impl CustomOp1 for RmsNorm {
         let grad_op = RmsNormGrad { w: self.w.clone(), eps: self.eps };
         Ok(Some(dense(x)?.apply_op2_no_bwd(&dense(grad)?, &grad_op)?))
     }
+}
+
+/// The gradient of [`rms_norm`]'s input `x` for the output's `dy`.
+pub(crate) fn rms_norm_backward(x: &Tensor, w: &Tensor, eps: f64, dy: &Tensor) -> CResult<Tensor> {
+    let w = w.to_dtype(x.dtype())?.flatten_all()?;
+    dense(x)?.apply_op2_no_bwd(&dense(dy)?, &RmsNormGrad { w, eps })
 }
 
 /// `x`, `dy` → `dx = r·(g − x̂·mean(g·x̂))` with `g = dy·w`, `x̂ = x·r`, `r` the row's rstd.
@@ -414,6 +425,39 @@ impl CustomOp1 for Heads {
     }
 }
 
+/// The gradient of [`to_heads`]'s input (`[b·t, n·hd]`) for the output's `dy`.
+pub(crate) fn to_heads_backward(
+    dy: &Tensor,
+    dims: (usize, usize, usize, usize),
+    rope: Option<(&Tensor, &Tensor)>,
+) -> CResult<Tensor> {
+    let rotation = match rope {
+        Some((cos, sin)) => Some(Rotation {
+            cos: cos.to_dtype(dy.dtype())?.contiguous()?,
+            sin: sin.to_dtype(dy.dtype())?.contiguous()?,
+            inverse: true,
+        }),
+        None => None,
+    };
+    let out = Shape::from((dims.0 * dims.1, dims.2 * dims.3));
+    dense(dy)?.apply_op1_no_bwd(&Heads { dims, from: Side::Heads, rotation, out })
+}
+
+/// The gradient of [`from_heads`]'s input, shaped `[b, groups, (n / groups)·t, hd]`.
+pub(crate) fn from_heads_backward(
+    dy: &Tensor,
+    (b, t, n, hd): (usize, usize, usize, usize),
+    groups: usize,
+) -> CResult<Tensor> {
+    let out = Shape::from((b, groups, n / groups.max(1) * t, hd));
+    dense(dy)?.apply_op1_no_bwd(&Heads {
+        dims: (b, t, n, hd),
+        from: Side::Tokens,
+        rotation: None,
+        out,
+    })
+}
+
 // ---------------------------------------------------------------- causal softmax
 
 /// `softmax(scale · s + causal mask)` over the last dimension of attention
@@ -474,8 +518,13 @@ impl CustomOp1 for CausalSoftmax {
     }
 
     fn bwd(&self, _s: &Tensor, y: &Tensor, grad: &Tensor) -> CResult<Option<Tensor>> {
-        Ok(Some(dense(y)?.apply_op2_no_bwd(&dense(grad)?, &SoftmaxGrad { scale: self.scale })?))
+        Ok(Some(causal_softmax_backward(y, grad, self.scale)?))
     }
+}
+
+/// The gradient of [`causal_softmax`]'s scores from its output `y` and `dy`.
+pub(crate) fn causal_softmax_backward(y: &Tensor, dy: &Tensor, scale: f64) -> CResult<Tensor> {
+    dense(y)?.apply_op2_no_bwd(&dense(dy)?, &SoftmaxGrad { scale })
 }
 
 /// `y`, `dy` → `ds = scale · y·(dy − Σ dy·y)` per row (masked entries have `y = 0`).

@@ -14,7 +14,9 @@
 
 use std::sync::Mutex;
 
-use candle_core::{CpuStorage, CustomOp1, Device, InplaceOp1, Layout, Shape, Tensor, WithDType};
+use candle_core::{CpuStorage, CustomOp1, Device, InplaceOp1, Layout, Shape, Tensor};
+
+use super::fused::Float;
 use rayon::prelude::*;
 
 /// Labelled rows whose logits are held at once: 128 × 49k f32 is 25 MB.
@@ -37,12 +39,24 @@ impl HeadLoss {
         HeadLoss { w, labels: labels.to_vec(), grad: want_grad.then(|| Mutex::new(None)) }
     }
 
+    /// The gradient of the input that the forward pass left, taken out.
+    pub(crate) fn take_grad(&self) -> candle_core::Result<Tensor> {
+        let slot = self
+            .grad
+            .as_ref()
+            .ok_or_else(|| candle_core::Error::Msg("head-loss ran without its gradient".into()))?;
+        slot.lock()
+            .map_err(|_| poisoned())?
+            .take()
+            .ok_or_else(|| candle_core::Error::Msg("head-loss: no forward pass yet".into()))
+    }
+
     /// Positions that carry a label.
     pub(crate) fn count(&self) -> usize {
         self.labels.iter().filter(|&&l| l >= 0).count()
     }
 
-    fn run<T: WithDType>(&self, x: &Tensor) -> candle_core::Result<T> {
+    fn run<T: Float>(&self, x: &Tensor) -> candle_core::Result<T> {
         let (n, hidden) = x.dims2()?;
         let vocab = self.w.dim(0)?;
         if self.labels.len() != n {
@@ -94,7 +108,7 @@ struct SoftmaxMinusOneHot {
 }
 
 impl SoftmaxMinusOneHot {
-    fn rows<T: WithDType>(&self, data: &mut [T]) -> candle_core::Result<()> {
+    fn rows<T: Float>(&self, data: &mut [T]) -> candle_core::Result<()> {
         let vocab = data.len() / self.labels.len().max(1);
         let total: f64 = data
             .par_chunks_mut(vocab)
@@ -124,22 +138,23 @@ impl InplaceOp1 for SoftmaxMinusOneHot {
 }
 
 /// Turns a row of logits into `(softmax − one-hot(label)) · scale` in place
-/// and returns the row's loss, `log Σ exp − logit[label]`. Sums run in f64.
-fn softmax_minus_one_hot<T: WithDType>(row: &mut [T], label: usize, scale: f64) -> f64 {
-    let max = row.iter().map(|v| v.to_f64()).fold(f64::NEG_INFINITY, f64::max);
+/// and returns the row's loss, `log Σ exp − logit[label]`. Sums run in f64,
+/// exponentials in the row's own precision.
+fn softmax_minus_one_hot<T: Float>(row: &mut [T], label: usize, scale: f64) -> f64 {
+    let max = row.iter().fold(T::from_f64(f64::NEG_INFINITY), |m, &v| if v > m { v } else { m });
     let picked = row[label].to_f64();
     let mut sum = 0.0;
     for v in row.iter_mut() {
-        let e = (v.to_f64() - max).exp();
-        sum += e;
-        *v = T::from_f64(e);
+        let e = (*v - max).exp();
+        sum += e.to_f64();
+        *v = e;
     }
-    let norm = scale / sum;
+    let norm = T::from_f64(scale / sum);
     for v in row.iter_mut() {
-        *v = T::from_f64(v.to_f64() * norm);
+        *v *= norm;
     }
-    row[label] = T::from_f64(row[label].to_f64() - scale);
-    sum.ln() + max - picked
+    row[label] -= T::from_f64(scale);
+    sum.ln() + max.to_f64() - picked
 }
 
 impl CustomOp1 for HeadLoss {

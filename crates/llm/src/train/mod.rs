@@ -12,7 +12,7 @@ pub mod optim;
 pub mod samples;
 pub mod trainer;
 
-pub use forward::{masked_cross_entropy, Dropout, TrainModel};
+pub use forward::{masked_cross_entropy, AdapterGrads, Dropout, TrainModel};
 pub use optim::{AdamW, AdamWParams};
 pub use samples::Samples;
 pub use trainer::{train, TrainConfig, TrainSummary};

@@ -1,8 +1,9 @@
 //! The training forward pass: same logits as the inference model with fresh
 //! adapters, and analytic gradients that match central differences for every
-//! adapter matrix (no op silently drops the backward pass), a fused head and
-//! loss equal to the logits' cross-entropy, and gradient checkpointing that
-//! gives the same gradients.
+//! adapter matrix (no op silently drops the backward pass), the trainer's
+//! hand-written backward pass and fused loss equal to candle's autograd
+//! through the full logits, and gradient checkpointing that gives the same
+//! gradients.
 
 use candle_core::{DType, Device, Tensor, Var};
 use lathe_core::SplitMix64;
@@ -42,11 +43,9 @@ fn fresh_adapters_give_the_inference_models_logits() {
     assert!(d < 1e-4, "second row differs by {d}");
 }
 
-/// The loss the trainer differentiates: the fused head and cross-entropy.
-fn loss(train: &TrainModel, ids: &Tensor, labels: &[i64]) -> (Tensor, f64) {
-    let (l, _) = train.loss(ids, labels, None).unwrap();
-    let v = l.to_scalar::<f64>().unwrap();
-    (l, v)
+/// The loss the trainer computes (forward pass, fused head and loss).
+fn loss(train: &TrainModel, ids: &Tensor, labels: &[i64]) -> f64 {
+    train.eval_loss(ids, labels).unwrap().0
 }
 
 /// The same loss from the full logits, through candle's own ops.
@@ -92,8 +91,8 @@ fn gradients_of_every_adapter_match_central_differences() {
     randomize(&adapters, 0.01);
     let train = TrainModel::new(&model, adapters, DType::F64).unwrap();
     let (ids, labels) = batch();
-    let (l, _) = loss(&train, &ids, &labels);
-    let grads = l.backward().unwrap();
+    // The trainer's gradients: its hand-written backward pass.
+    let (_, _, grads) = train.loss_and_grads(&ids, &labels, 1.0, None).unwrap();
     let vars = train.adapters().named_vars();
     assert_eq!(vars.len(), 2 * 7 * tiny::config().num_hidden_layers);
     let eps = 1e-5;
@@ -108,9 +107,9 @@ fn gradients_of_every_adapter_match_central_differences() {
         for index in [0, n / 2, largest] {
             let x0: f64 = var.as_tensor().flatten_all().unwrap().to_vec1::<f64>().unwrap()[index];
             set_entry(var, index, x0 + eps);
-            let (_, up) = loss(&train, &ids, &labels);
+            let up = loss(&train, &ids, &labels);
             set_entry(var, index, x0 - eps);
-            let (_, down) = loss(&train, &ids, &labels);
+            let down = loss(&train, &ids, &labels);
             set_entry(var, index, x0);
             let numeric = (up - down) / (2.0 * eps);
             let err = (numeric - g[index]).abs();
@@ -124,7 +123,7 @@ fn gradients_of_every_adapter_match_central_differences() {
 }
 
 #[test]
-fn the_fused_head_loss_equals_the_cross_entropy_of_the_logits_and_its_gradients() {
+fn the_trainers_loss_and_gradients_equal_candle_autograd_through_the_full_logits() {
     let model = tiny_model(7);
     let adapters =
         Adapters::init(all_targets(2), model.config(), DType::F64, &Device::Cpu, 3).unwrap();
@@ -134,13 +133,12 @@ fn the_fused_head_loss_equals_the_cross_entropy_of_the_logits_and_its_gradients(
     let (ids, labels) = batch();
     let reference = unfused_loss(&train, &ids, &labels);
     let reference_grads = reference.backward().unwrap();
-    let (fused, count) = train.loss(&ids, &labels, None).unwrap();
+    let (fused, count, grads) = train.loss_and_grads(&ids, &labels, 0.25, None).unwrap();
     assert_eq!(count, labels.iter().filter(|&&l| l >= 0).count());
-    let (a, b) = (reference.to_scalar::<f64>().unwrap(), fused.to_scalar::<f64>().unwrap());
+    let (a, b) = (reference.to_scalar::<f64>().unwrap(), fused.to_scalar::<f64>().unwrap() * 4.0);
     assert!((a - b).abs() < 1e-12, "loss {a} vs fused {b}");
     let (eval, eval_count) = train.eval_loss(&ids, &labels).unwrap();
     assert!((eval - a).abs() < 1e-12 && eval_count == count, "eval loss {eval} vs {a}");
-    let (_, _, grads) = train.loss_and_grads(&ids, &labels, 0.25, None).unwrap();
     for (name, var) in &train.adapters().named_vars() {
         let r = (reference_grads.get(var.as_tensor()).unwrap() * 0.25).unwrap();
         let f = grads.get(var.as_tensor()).unwrap_or_else(|| panic!("no gradient for {name}"));
@@ -154,7 +152,7 @@ fn the_fused_head_loss_equals_the_cross_entropy_of_the_logits_and_its_gradients(
     // A label past the vocabulary is refused, not read out of bounds.
     let mut bad = labels.clone();
     bad[1] = tiny::config().vocab_size as i64;
-    let err = train.loss(&ids, &bad, None).map(|_| ()).unwrap_err().to_string();
+    let err = train.loss_and_grads(&ids, &bad, 1.0, None).map(|_| ()).unwrap_err().to_string();
     assert!(err.contains("outside the vocabulary"), "{err}");
 }
 
@@ -169,6 +167,11 @@ fn checkpointed_gradients_equal_the_full_backward_pass() {
     let (ids, labels) = batch();
     // With dropout, so the recomputed blocks must replay the same masks.
     let (mut rng_full, mut rng_ckpt) = (SplitMix64::new(11), SplitMix64::new(11));
+    // And candle's autograd through the logits, with the same masks.
+    let mut rng_auto = SplitMix64::new(11);
+    let logits = train.forward(&ids, Some(Dropout { p: 0.3, rng: &mut rng_auto })).unwrap();
+    let auto = (masked_cross_entropy(&logits, &labels).unwrap().0 * 0.5).unwrap();
+    let auto_grads = auto.backward().unwrap();
     let (full, full_count, full_grads) = train
         .loss_and_grads(&ids, &labels, 0.5, Some(Dropout { p: 0.3, rng: &mut rng_full }))
         .unwrap();
@@ -184,6 +187,9 @@ fn checkpointed_gradients_equal_the_full_backward_pass() {
     assert_eq!(vars.len(), 2 * 3 * tiny::config().num_hidden_layers);
     for (name, var) in &vars {
         let f = full_grads.get(var.as_tensor()).unwrap();
+        let r = auto_grads.get(var.as_tensor()).unwrap();
+        let d: f64 = (f - r).unwrap().abs().unwrap().max_all().unwrap().to_scalar().unwrap();
+        assert!(d <= 1e-10, "{name}: hand-written and autograd gradients differ by {d}");
         let c = ckpt_grads.get(var.as_tensor()).unwrap_or_else(|| panic!("no gradient for {name}"));
         let scale: f64 = f.abs().unwrap().max_all().unwrap().to_scalar().unwrap();
         let d: f64 = (f - c).unwrap().abs().unwrap().max_all().unwrap().to_scalar().unwrap();
