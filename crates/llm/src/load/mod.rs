@@ -56,9 +56,36 @@ pub fn resolve(spec: &str) -> Result<PathBuf> {
     Err(Error::NotFound { path: path.to_owned() })
 }
 
-/// Loads a model from a local folder or GGUF file.
+/// The device models load onto, from `LATHE_DEVICE` ([`parse_device`]).
+pub fn device() -> Result<Device> {
+    parse_device(std::env::var("LATHE_DEVICE").ok().as_deref())
+}
+
+/// `cpu`, `cuda` or `cuda:N`; unset means the first CUDA GPU when lathe is
+/// built with the `cuda` feature and one is present, else the CPU. A CUDA
+/// device asked of a build without the feature is an error that says so.
+/// Fine-tuning always runs on the CPU (its fused ops are CPU kernels).
+pub fn parse_device(setting: Option<&str>) -> Result<Device> {
+    let invalid = |problem: String| Error::InvalidParameter { param: "LATHE_DEVICE", problem };
+    let cuda = |ordinal: usize| {
+        Device::new_cuda(ordinal).map_err(|e| {
+            invalid(format!("asks for CUDA GPU {ordinal}, which this build cannot use: {e} (build with --features cuda)"))
+        })
+    };
+    match setting.map(str::trim) {
+        None | Some("") => Ok(Device::cuda_if_available(0)?),
+        Some("cpu") => Ok(Device::Cpu),
+        Some("cuda") => cuda(0),
+        Some(other) => match other.strip_prefix("cuda:").map(str::parse::<usize>) {
+            Some(Ok(n)) => cuda(n),
+            _ => Err(invalid(format!("is {other:?}; expected cpu, cuda or cuda:N"))),
+        },
+    }
+}
+
+/// Loads a model from a local folder or GGUF file onto [`device`].
 pub fn load_path(path: &Path) -> Result<LoadedModel> {
-    let device = Device::Cpu;
+    let device = device()?;
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -105,4 +132,29 @@ fn gguf_files(dir: &Path) -> Result<Vec<PathBuf>> {
     }
     out.sort();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_device_setting_is_parsed_and_a_cuda_request_without_the_feature_is_refused() {
+        assert!(parse_device(Some("cpu")).unwrap().is_cpu());
+        let bad = parse_device(Some("tpu")).unwrap_err().to_string();
+        assert!(
+            bad.contains("LATHE_DEVICE") && bad.contains("expected cpu, cuda or cuda:N"),
+            "{bad}"
+        );
+        let bad = parse_device(Some("cuda:x")).unwrap_err().to_string();
+        assert!(bad.contains("expected cpu, cuda or cuda:N"), "{bad}");
+        if cfg!(not(feature = "cuda")) {
+            // Unset: the CPU, as no CUDA backend is compiled in.
+            assert!(parse_device(None).unwrap().is_cpu());
+            for asked in ["cuda", "cuda:1"] {
+                let err = parse_device(Some(asked)).unwrap_err().to_string();
+                assert!(err.contains("--features cuda") && err.contains("LATHE_DEVICE"), "{err}");
+            }
+        }
+    }
 }

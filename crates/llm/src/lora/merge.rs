@@ -29,7 +29,8 @@ pub fn merged_tensors(model: &Llama, adapters: &Adapters) -> Result<HashMap<Stri
                 .b
                 .as_tensor()
                 .to_dtype(DType::F64)?
-                .matmul(&pair.a.as_tensor().to_dtype(DType::F64)?)?;
+                .matmul(&pair.a.as_tensor().to_dtype(DType::F64)?)?
+                .to_device(base.device())?;
             let merged = (base.to_dtype(DType::F64)? + (delta * scale)?)?.to_dtype(DType::F32)?;
             w.insert(name, merged);
         }

@@ -60,14 +60,16 @@ impl TrainModel {
     pub fn new(model: &Llama, adapters: Adapters, dtype: DType) -> Result<TrainModel> {
         let config = model.config().clone();
         let mut w = model.named_tensors();
-        let device = model_device(&w)?;
+        // Training runs on the CPU, wherever the model was loaded: its fused
+        // ops are CPU kernels.
+        let device = Device::Cpu;
         let mut take = |name: String| -> Result<Tensor> {
             let t = w.remove(&name).ok_or_else(|| Error::Weight {
                 path: "(loaded model)".into(),
                 name,
                 problem: "is missing".into(),
             })?;
-            Ok(t.to_dtype(dtype)?)
+            Ok(t.to_device(&Device::Cpu)?.to_dtype(dtype)?)
         };
         let mut blocks = Vec::with_capacity(config.num_hidden_layers);
         for l in 0..config.num_hidden_layers {
@@ -398,13 +400,6 @@ struct Pass {
     t: usize,
     cos: Tensor,
     sin: Tensor,
-}
-
-fn model_device(w: &std::collections::HashMap<String, Tensor>) -> Result<Device> {
-    w.values()
-        .next()
-        .map(|t| t.device().clone())
-        .ok_or_else(|| Error::InvalidParameter { param: "model", problem: "has no weights".into() })
 }
 
 /// `x / √(mean(x²) + ε) · w` over the last dimension ([`fused::rms_norm`]).
