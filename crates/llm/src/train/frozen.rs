@@ -140,6 +140,34 @@ impl LoraLinear {
             None => Ok(x.clone()),
         }
     }
+
+    /// The gradients of `x` (unless `need_dx` is false), `A` and `B` for the
+    /// output's `grad`.
+    pub(crate) fn backward(
+        &self,
+        x: &Tensor,
+        a: &Tensor,
+        b: &Tensor,
+        grad: &Tensor,
+        need_dx: bool,
+    ) -> CResult<(Option<Tensor>, Tensor, Tensor)> {
+        let (x, a, b) = (x.detach(), a.detach(), b.detach());
+        let input = self.adapter_input(&x)?;
+        let gb = (grad.matmul(&b)? * self.scale)?; // [rows, r]
+        let dx = if need_dx {
+            let through = gb.matmul(&a)?;
+            let through = match &self.mask {
+                Some(m) => (through * m)?,
+                None => through,
+            };
+            Some((grad.matmul(&self.w)? + through)?)
+        } else {
+            None
+        };
+        let da = gb.t()?.matmul(&input)?;
+        let db = grad.t()?.matmul(&(input.matmul(&a.t()?)? * self.scale)?)?;
+        Ok((dx, da, db))
+    }
 }
 
 impl CustomOp3 for LoraLinear {
@@ -197,36 +225,6 @@ impl CustomOp3 for LoraLinear {
     ) -> CResult<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let (dx, da, db) = self.backward(x, a, b, grad, true)?;
         Ok((dx, Some(da), Some(db)))
-    }
-}
-
-impl LoraLinear {
-    /// The gradients of `x` (unless `need_dx` is false), `A` and `B` for the
-    /// output's `grad`.
-    pub(crate) fn backward(
-        &self,
-        x: &Tensor,
-        a: &Tensor,
-        b: &Tensor,
-        grad: &Tensor,
-        need_dx: bool,
-    ) -> CResult<(Option<Tensor>, Tensor, Tensor)> {
-        let (x, a, b) = (x.detach(), a.detach(), b.detach());
-        let input = self.adapter_input(&x)?;
-        let gb = (grad.matmul(&b)? * self.scale)?; // [rows, r]
-        let dx = if need_dx {
-            let through = gb.matmul(&a)?;
-            let through = match &self.mask {
-                Some(m) => (through * m)?,
-                None => through,
-            };
-            Some((grad.matmul(&self.w)? + through)?)
-        } else {
-            None
-        };
-        let da = gb.t()?.matmul(&input)?;
-        let db = grad.t()?.matmul(&(input.matmul(&a.t()?)? * self.scale)?)?;
-        Ok((dx, da, db))
     }
 }
 
