@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 
 /// Architectures whose Hugging Face checkpoints run through [`crate::model::Llama`].
 pub const SUPPORTED_ARCHITECTURES: &str =
-    "LlamaForCausalLM and MistralForCausalLM folders, and GGUF files with general.architecture 'llama'";
+    "LlamaForCausalLM, MistralForCausalLM and Qwen2ForCausalLM folders, and GGUF files with general.architecture 'llama'";
 
 /// What the forward pass needs to know about a model.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +34,8 @@ pub struct LlamaConfig {
     pub max_position_embeddings: usize,
     /// Whether the output projection reuses the embedding matrix.
     pub tie_word_embeddings: bool,
+    /// Whether the query, key and value projections add a bias (Qwen2).
+    pub attention_bias: bool,
 }
 
 impl LlamaConfig {
@@ -89,8 +91,12 @@ impl LlamaConfig {
             .map_err(|e| Error::config(path, "(json)", format!("is not valid: {e}")))?;
         let arch =
             raw.architectures.first().cloned().or(raw.model_type.clone()).unwrap_or_default();
-        if !matches!(arch.as_str(), "LlamaForCausalLM" | "MistralForCausalLM" | "llama" | "mistral")
-        {
+        let qwen2 = matches!(arch.as_str(), "Qwen2ForCausalLM" | "qwen2");
+        let llama = matches!(
+            arch.as_str(),
+            "LlamaForCausalLM" | "MistralForCausalLM" | "llama" | "mistral"
+        );
+        if !(llama || qwen2) {
             return Err(Error::UnsupportedArchitecture {
                 found: if arch.is_empty() { "(none declared)".into() } else { arch },
                 path: path.to_owned(),
@@ -100,6 +106,13 @@ impl LlamaConfig {
         let need = |v: Option<usize>, field: &str| {
             v.ok_or_else(|| Error::config(path, field, "is missing"))
         };
+        if raw.use_sliding_window == Some(true) {
+            return Err(Error::config(
+                path,
+                "use_sliding_window",
+                "is true; sliding-window attention is not supported",
+            ));
+        }
         let heads = need(raw.num_attention_heads, "num_attention_heads")?;
         let config = LlamaConfig {
             vocab_size: need(raw.vocab_size, "vocab_size")?,
@@ -112,6 +125,7 @@ impl LlamaConfig {
             rope_theta: raw.rope_theta.unwrap_or(10_000.0),
             max_position_embeddings: raw.max_position_embeddings.unwrap_or(2048),
             tie_word_embeddings: raw.tie_word_embeddings.unwrap_or(false),
+            attention_bias: raw.attention_bias.unwrap_or(qwen2),
         };
         config.validate(path)?;
         Ok(config)
@@ -133,6 +147,8 @@ struct HfConfig {
     rope_theta: Option<f64>,
     max_position_embeddings: Option<usize>,
     tie_word_embeddings: Option<bool>,
+    attention_bias: Option<bool>,
+    use_sliding_window: Option<bool>,
 }
 
 #[cfg(test)]

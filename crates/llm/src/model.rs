@@ -32,15 +32,29 @@ const PACKED_MAX_ROWS: usize = 8;
 struct Proj {
     w: Tensor,
     packed: Option<Arc<Packed>>,
+    /// `[out]`, added to every row (Qwen2's query, key and value).
+    bias: Option<Tensor>,
 }
 
 impl Proj {
     fn new(w: Tensor) -> Proj {
-        Proj { w, packed: None }
+        Proj { w, packed: None, bias: None }
     }
 
-    /// `x · Wᵀ` for `x` of shape `[rows, in]`.
+    fn with_bias(w: Tensor, bias: Option<Tensor>) -> Proj {
+        Proj { w, packed: None, bias }
+    }
+
+    /// `x · Wᵀ (+ b)` for `x` of shape `[rows, in]`.
     fn project(&self, x: &Tensor) -> Result<Tensor> {
+        let y = self.product(x)?;
+        Ok(match &self.bias {
+            Some(b) => y.broadcast_add(b)?,
+            None => y,
+        })
+    }
+
+    fn product(&self, x: &Tensor) -> Result<Tensor> {
         if let Some(p) = &self.packed {
             if let Ok((rows, cols)) = x.dims2() {
                 let cpu = matches!(x.device(), Device::Cpu) && x.dtype() == DType::F32;
@@ -162,15 +176,32 @@ impl Llama {
         let (h, i, hd) = (config.hidden_size, config.intermediate_size, config.head_dim());
         let (nh, nkv) = (config.num_attention_heads, config.num_key_value_heads);
         let mut w = Weights { tensors, path };
+        let with_bias = config.attention_bias;
+        let bias = |w: &mut Weights<'_>, name: &str, n: usize| -> Result<Option<Tensor>> {
+            if with_bias {
+                Ok(Some(w.take(name, &[n])?))
+            } else {
+                Ok(None)
+            }
+        };
         let embed = w.take("model.embed_tokens.weight", &[config.vocab_size, h])?;
         let mut blocks = Vec::with_capacity(config.num_hidden_layers);
         for l in 0..config.num_hidden_layers {
             let p = format!("model.layers.{l}");
             blocks.push(Block {
                 input_norm: w.take(&format!("{p}.input_layernorm.weight"), &[h])?,
-                q: Proj::new(w.take(&format!("{p}.self_attn.q_proj.weight"), &[nh * hd, h])?),
-                k: Proj::new(w.take(&format!("{p}.self_attn.k_proj.weight"), &[nkv * hd, h])?),
-                v: Proj::new(w.take(&format!("{p}.self_attn.v_proj.weight"), &[nkv * hd, h])?),
+                q: Proj::with_bias(
+                    w.take(&format!("{p}.self_attn.q_proj.weight"), &[nh * hd, h])?,
+                    bias(&mut w, &format!("{p}.self_attn.q_proj.bias"), nh * hd)?,
+                ),
+                k: Proj::with_bias(
+                    w.take(&format!("{p}.self_attn.k_proj.weight"), &[nkv * hd, h])?,
+                    bias(&mut w, &format!("{p}.self_attn.k_proj.bias"), nkv * hd)?,
+                ),
+                v: Proj::with_bias(
+                    w.take(&format!("{p}.self_attn.v_proj.weight"), &[nkv * hd, h])?,
+                    bias(&mut w, &format!("{p}.self_attn.v_proj.bias"), nkv * hd)?,
+                ),
                 o: Proj::new(w.take(&format!("{p}.self_attn.o_proj.weight"), &[h, nh * hd])?),
                 post_norm: w.take(&format!("{p}.post_attention_layernorm.weight"), &[h])?,
                 gate: Proj::new(w.take(&format!("{p}.mlp.gate_proj.weight"), &[i, h])?),

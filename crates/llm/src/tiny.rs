@@ -37,6 +37,7 @@ pub fn config() -> LlamaConfig {
         rope_theta: 10_000.0,
         max_position_embeddings: 256,
         tie_word_embeddings: false,
+        attention_bias: false,
     }
 }
 
@@ -101,12 +102,40 @@ fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
 /// tokenizer_config.json, and the weights in `shards` safetensors files
 /// (with an index when more than one).
 pub fn write_hf_folder(dir: &Path, seed: u64, shards: usize) -> Result<()> {
+    write_folder(dir, ("LlamaForCausalLM", "llama"), weights(seed)?, shards)
+}
+
+/// The tiny model as a Qwen2 checkpoint: the same weights plus biases on the
+/// query, key and value projections, under `Qwen2ForCausalLM`.
+pub fn write_qwen2_hf_folder(dir: &Path, seed: u64) -> Result<()> {
+    let c = config();
+    let mut w = weights(seed)?;
+    let mut rng = SplitMix64::new(seed ^ 0xB1A5);
+    let kv = c.num_key_value_heads * c.head_dim();
+    for l in 0..c.num_hidden_layers {
+        for (module, n) in [("q_proj", c.hidden_size), ("k_proj", kv), ("v_proj", kv)] {
+            let data: Vec<f32> = (0..n)
+                .map(|_| ((rng.next_u64() >> 11) as f32 / (1u64 << 53) as f32 * 2.0 - 1.0) * 0.5)
+                .collect();
+            let name = format!("model.layers.{l}.self_attn.{module}.bias");
+            w.insert(name, Tensor::from_vec(data, n, &Device::Cpu)?);
+        }
+    }
+    write_folder(dir, ("Qwen2ForCausalLM", "qwen2"), w, 1)
+}
+
+fn write_folder(
+    dir: &Path,
+    (architecture, model_type): (&str, &str),
+    w: HashMap<String, Tensor>,
+    shards: usize,
+) -> Result<()> {
     let c = config();
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     write_json(
         &dir.join("config.json"),
         &json!({
-            "architectures": ["LlamaForCausalLM"], "model_type": "llama",
+            "architectures": [architecture], "model_type": model_type,
             "vocab_size": c.vocab_size, "hidden_size": c.hidden_size,
             "intermediate_size": c.intermediate_size, "num_hidden_layers": c.num_hidden_layers,
             "num_attention_heads": c.num_attention_heads, "num_key_value_heads": c.num_key_value_heads,
@@ -121,7 +150,6 @@ pub fn write_hf_folder(dir: &Path, seed: u64, shards: usize) -> Result<()> {
         &dir.join("tokenizer_config.json"),
         &json!({"bos_token": "<|im_start|>", "eos_token": "<|im_end|>", "chat_template": CHAT_TEMPLATE}),
     )?;
-    let w = weights(seed)?;
     let mut names: Vec<&String> = w.keys().collect();
     names.sort();
     let shards = shards.max(1);

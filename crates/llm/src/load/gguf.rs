@@ -55,6 +55,7 @@ pub(super) fn load(path: &Path, device: &Device) -> Result<CandleEngine> {
         rope_theta: f64::from(md.f32_or("llama.rope.freq_base", 10_000.0)?),
         max_position_embeddings: md.u32("llama.context_length")? as usize,
         tie_word_embeddings: !content.tensor_infos.contains_key("output.weight"),
+        attention_bias: false,
     };
     config.validate(path)?;
     let (tokenizer, template) = tokenizer_and_template(&md, tokens)?;

@@ -23,6 +23,9 @@ impl Llama {
             out.insert(format!("{p}.post_attention_layernorm.weight"), b.post_norm.clone());
             for (name, proj) in b.projections() {
                 out.insert(format!("{p}.{name}.weight"), proj.w.clone());
+                if let Some(bias) = &proj.bias {
+                    out.insert(format!("{p}.{name}.bias"), bias.clone());
+                }
             }
         }
         out

@@ -30,6 +30,8 @@ struct Block {
     post_norm: Tensor,
     /// `[out, in]` of each projection, in [`Target::ALL`]'s order.
     proj: [Tensor; 7],
+    /// `[out]` biases, where the model has them (Qwen2's q, k, v).
+    bias: [Option<Tensor>; 7],
 }
 
 /// Frozen base weights (plain tensors, no gradient) plus trainable adapters.
@@ -75,8 +77,13 @@ impl TrainModel {
         for l in 0..config.num_hidden_layers {
             let p = format!("model.layers.{l}");
             let mut proj = Vec::with_capacity(7);
+            let mut bias: [Option<Tensor>; 7] = Default::default();
             for t in Target::ALL {
                 proj.push(take(format!("{p}.{}.weight", t.path()))?);
+                let name = format!("{p}.{}.bias", t.path());
+                if config.attention_bias && matches!(t, Target::Q | Target::K | Target::V) {
+                    bias[t as usize] = Some(take(name)?);
+                }
             }
             let proj: [Tensor; 7] = proj.try_into().map_err(|_| Error::InvalidParameter {
                 param: "model",
@@ -86,6 +93,7 @@ impl TrainModel {
                 input_norm: take(format!("{p}.input_layernorm.weight"))?,
                 post_norm: take(format!("{p}.post_attention_layernorm.weight"))?,
                 proj,
+                bias,
             });
         }
         let embed = take("model.embed_tokens.weight".into())?;
@@ -348,12 +356,37 @@ impl TrainModel {
         Ok(((loss * share)?, op.count(), dx))
     }
 
+    /// [`TrainModel::linear_product`] plus the projection's bias, where the
+    /// model has one (the bias has no part in any gradient LoRA needs).
+    #[allow(clippy::too_many_arguments)]
+    fn linear(
+        &self,
+        layer: usize,
+        target: Target,
+        w: &Tensor,
+        x: &Tensor,
+        residual: Option<&Tensor>,
+        dropout: Option<&mut Dropout<'_>>,
+        detached: bool,
+    ) -> Result<(Tensor, Option<Tensor>)> {
+        let Some(b) = &self.blocks[layer].bias[target as usize] else {
+            return self.linear_product(layer, target, w, x, residual, dropout, detached);
+        };
+        let (y, mask) = self.linear_product(layer, target, w, x, None, dropout, detached)?;
+        let y = y.broadcast_add(b)?;
+        let y = match residual {
+            Some(r) => (r + y)?,
+            None => y,
+        };
+        Ok((y, mask))
+    }
+
     /// `x W^T`, plus `scale · dropout(x) A^T B^T` where the projection is
     /// adapted, plus `residual` when given; one op each way ([`super::frozen`]).
     /// Also returns the dropout mask it drew; `detached` reads the adapters
     /// without autograd.
     #[allow(clippy::too_many_arguments)]
-    fn linear(
+    fn linear_product(
         &self,
         layer: usize,
         target: Target,

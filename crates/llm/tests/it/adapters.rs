@@ -41,6 +41,7 @@ fn names_and_shapes_are_pefts() {
         rope_theta: 100_000.0,
         max_position_embeddings: 8192,
         tie_word_embeddings: true,
+        attention_bias: false,
     };
     for case in fixture["adapters"].as_array().unwrap() {
         let names: Vec<&str> =

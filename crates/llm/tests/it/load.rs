@@ -162,3 +162,40 @@ fn unsupported_architectures_are_named() {
     let e = load_path(&path).err().unwrap().to_string();
     assert!(e.contains("phi2x") && e.contains("unsupported architecture"), "{e}");
 }
+
+/// A Qwen2 folder loads with its query/key/value biases, which change the
+/// logits; the training pass computes the same logits; sliding-window
+/// attention is refused by name. (transformers' own Qwen2 logits are
+/// checked in `peft_interop.rs`.)
+#[test]
+fn a_qwen2_folder_runs_with_its_attention_biases() {
+    use candle_core::{DType, Device, Tensor};
+    use lathe_llm::lora::{Adapters, LoraConfig, Target};
+    use lathe_llm::train::TrainModel;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (qwen, llama) = (dir.path().join("qwen2"), dir.path().join("llama"));
+    tiny::write_qwen2_hf_folder(&qwen, 4).unwrap();
+    tiny::write_hf_folder(&llama, 4, 1).unwrap();
+    let ids = [0u32, 259, 260, 40, 41, 42, 1];
+    let q = load_path(&qwen).unwrap();
+    let model = q.engine.model();
+    assert!(model.config().attention_bias);
+    let with_bias = model.forward_all(&ids, &mut model.new_cache()).unwrap();
+    let l = load_path(&llama).unwrap();
+    let without = l.engine.model().forward_all(&ids, &mut l.engine.model().new_cache()).unwrap();
+    assert!(max_diff(&with_bias, &without) > 1e-2, "the biases must change the logits");
+    let lora =
+        LoraConfig { rank: 2, alpha: 4.0, dropout: 0.0, targets: vec![Target::Q, Target::V] };
+    let adapters = Adapters::init(lora, model.config(), DType::F32, &Device::Cpu, 1).unwrap();
+    let train = TrainModel::new(model, adapters, DType::F32).unwrap();
+    let logits = train.forward(&Tensor::new(&[ids], &Device::Cpu).unwrap(), None).unwrap();
+    let d = max_diff(&logits.squeeze(0).unwrap(), &with_bias);
+    assert!(d < 1e-4, "the training pass differs from inference by {d}");
+
+    let config = std::fs::read_to_string(qwen.join("config.json")).unwrap();
+    let sliding = config.replacen("{", r#"{"use_sliding_window": true,"#, 1);
+    std::fs::write(qwen.join("config.json"), sliding).unwrap();
+    let e = load_path(&qwen).err().unwrap().to_string();
+    assert!(e.contains("use_sliding_window") && e.contains("not supported"), "{e}");
+}

@@ -2,8 +2,8 @@
 //! `LATHE_TEST_PEFT_PYTHON`; `.ci/run` makes that venv): an adapter lathe
 //! saves loads in `PeftModel.from_pretrained` with the logits lathe computes,
 //! and an adapter PEFT saves loads in lathe with PEFT's logits. The base is a
-//! tiny random Llama that lathe writes as a Hugging Face folder, which
-//! transformers loads as it is.
+//! tiny random Llama (or Qwen2) that lathe writes as a Hugging Face folder,
+//! which transformers loads as it is.
 
 use std::path::Path;
 use std::process::Command;
@@ -60,7 +60,25 @@ fn peft_loads_lathes_adapter_with_lathes_logits() {
     let dir = tempfile::tempdir().unwrap();
     let base_dir = dir.path().join("base");
     tiny::write_hf_folder(&base_dir, 31, 1).unwrap();
-    let base = load_path(&base_dir).unwrap();
+    adapter_logits_agree(&python, dir.path(), &base_dir);
+}
+
+/// A Qwen2 checkpoint (biases on q, k, v): transformers' Qwen2ForCausalLM
+/// computes lathe's logits, with and without a lathe adapter.
+#[test]
+fn qwen2_runs_with_transformers_logits_plain_and_adapted() {
+    let Some(python) = peft_python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let base_dir = dir.path().join("qwen2");
+    tiny::write_qwen2_hf_folder(&base_dir, 33).unwrap();
+    assert!(load_path(&base_dir).unwrap().engine.model().config().attention_bias);
+    adapter_logits_agree(&python, dir.path(), &base_dir);
+}
+
+/// lathe's logits of `base_dir` with and without a random adapter on every
+/// projection equal transformers' and PEFT's within 1e-4.
+fn adapter_logits_agree(python: &str, dir: &Path, base_dir: &Path) {
+    let base = load_path(base_dir).unwrap();
     let model = base.engine.model();
     let config = LoraConfig {
         rank: 4,
@@ -85,11 +103,11 @@ fn peft_loads_lathes_adapter_with_lathes_logits() {
     let ids = Tensor::new(&[IDS], &Device::Cpu).unwrap();
     let lathe = adapted.forward(&ids, None).unwrap().squeeze(0).unwrap();
     let lathe_plain = model.forward_all(&IDS, &mut model.new_cache()).unwrap();
-    let out = dir.path().join("adapter");
+    let out = dir.join("adapter");
     peft::save(&out, adapted.adapters(), &BaseIdentity::of(model, "tiny-base").unwrap()).unwrap();
 
     let answer = run_python(
-        &python,
+        python,
         &["logits", base_dir.to_str().unwrap(), out.to_str().unwrap(), &ids_json()],
     );
     eprintln!("PEFT side: {}", answer["versions"]);
