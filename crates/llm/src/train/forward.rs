@@ -127,7 +127,7 @@ impl TrainModel {
         let pass = self.pass(ids)?;
         let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?; // [b*t, h]
         for l in 0..self.blocks.len() {
-            x = self.block(l, &x, &pass, dropout.as_mut(), None)?;
+            x = self.block(l, &x, &pass, dropout.as_mut(), false)?.0;
         }
         self.head(&x, &pass)
     }
@@ -161,9 +161,9 @@ impl TrainModel {
         let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?;
         let mut tapes = Vec::with_capacity(self.blocks.len());
         for l in 0..self.blocks.len() {
-            let mut tape = Tape::empty(&x)?;
-            x = self.block(l, &x, &pass, dropout.as_mut(), Some(&mut tape))?;
-            tapes.push(tape);
+            let (y, tape) = self.block(l, &x, &pass, dropout.as_mut(), true)?;
+            x = y;
+            tapes.extend(tape);
         }
         let (loss, count, mut upstream) = self.head_loss_grad(&x, labels, share)?;
         let mut grads = AdapterGrads::default();
@@ -187,9 +187,9 @@ impl TrainModel {
         let pass = self.pass(ids)?;
         let mut x = self.embed.index_select(&ids.flatten_all()?, 0)?;
         for l in 0..self.blocks.len() {
-            x = self.block(l, &x, &pass, None, None)?.detach();
+            x = self.block(l, &x, &pass, None, false)?.0.detach();
         }
-        let (loss, count) = self.head_loss(&x, labels, false)?;
+        let (loss, count, _) = self.head_loss(&x, labels, false)?;
         Ok((loss.to_dtype(DType::F64)?.to_scalar::<f64>()?, count))
     }
 
@@ -226,7 +226,7 @@ impl TrainModel {
         for l in 0..self.blocks.len() {
             let state = rng.as_deref().cloned();
             let mut d = rng.as_deref_mut().map(|rng| Dropout { p, rng });
-            let y = self.block(l, &x, &pass, d.as_mut(), None)?.detach();
+            let y = self.block(l, &x, &pass, d.as_mut(), false)?.0.detach();
             saved.push((std::mem::replace(&mut x, y), state));
         }
         let (loss, count, mut upstream) = self.head_loss_grad(&x, labels, share)?;
@@ -235,8 +235,11 @@ impl TrainModel {
         while let Some((input, mut state)) = saved.pop() {
             let l = saved.len();
             let mut d = state.as_mut().map(|rng| Dropout { p, rng });
-            let mut tape = Tape::empty(&input)?;
-            self.block(l, &input, &pass, d.as_mut(), Some(&mut tape))?;
+            let (_, tape) = self.block(l, &input, &pass, d.as_mut(), true)?;
+            let tape = tape.ok_or_else(|| Error::InvalidParameter {
+                param: "backward",
+                problem: "a block kept no tape".into(),
+            })?;
             match self.block_backward(l, &tape, &pass, &upstream, &mut grads, l > 0)? {
                 Some(dx) => upstream = dx,
                 None => break,
@@ -264,24 +267,23 @@ impl TrainModel {
         })
     }
 
-    /// Decoder block `l` on the residual stream `x` (`[b*t, h]`). With a
-    /// `tape`, the adapters are read without autograd and what the backward
-    /// pass needs is kept in the tape ([`backward`]).
+    /// Decoder block `l` on the residual stream `x` (`[b*t, h]`). When
+    /// `taping`, the adapters are read without autograd and what the backward
+    /// pass needs comes back on a [`Tape`] ([`backward`]).
     fn block(
         &self,
         l: usize,
         x: &Tensor,
         pass: &Pass,
         mut dropout: Option<&mut Dropout<'_>>,
-        tape: Option<&mut Tape>,
-    ) -> Result<Tensor> {
+        taping: bool,
+    ) -> Result<(Tensor, Option<Tape>)> {
         let c = &self.config;
         let (b, t) = (pass.b, pass.t);
         let (nh, nkv, hd) = (c.num_attention_heads, c.num_key_value_heads, c.head_dim());
         let eps = c.rms_norm_eps;
         let scale = 1.0 / (hd as f64).sqrt();
         let blk = &self.blocks[l];
-        let taping = tape.is_some();
         let mut masks: [Option<Tensor>; 7] = Default::default();
         let mut lin =
             |target: Target, input: &Tensor, residual: Option<&Tensor>| -> Result<Tensor> {
@@ -305,10 +307,9 @@ impl TrainModel {
         let (g, u) = (lin(Target::Gate, &hn2, None)?, lin(Target::Up, &hn2, None)?);
         let m = fused::silu_mul(&g, &u)?;
         let out = lin(Target::Down, &m, Some(&mid))?;
-        if let Some(tape) = tape {
-            *tape = Tape { x: x.clone(), hn1, q, k, v, att, y, mid, hn2, g, u, m, masks };
-        }
-        Ok(out)
+        let tape =
+            taping.then(|| Tape { x: x.clone(), hn1, q, k, v, att, y, mid, hn2, g, u, m, masks });
+        Ok((out, tape))
     }
 
     /// Final norm and the language-model head: logits `[b, t, vocab]`.
@@ -319,18 +320,25 @@ impl TrainModel {
     }
 
     /// Final norm, head and mean cross-entropy over the labelled positions
-    /// of `x` (`[b*t, h]`) in one op ([`HeadLoss`]).
-    fn head_loss(&self, x: &Tensor, labels: &[i64], want_grad: bool) -> Result<(Tensor, usize)> {
+    /// of `x` (`[b*t, h]`) in one op ([`HeadLoss`]), the positions counted,
+    /// and with `want_grad` the gradient of the normed `x`.
+    fn head_loss(
+        &self,
+        x: &Tensor,
+        labels: &[i64],
+        want_grad: bool,
+    ) -> Result<(Tensor, usize, Option<Tensor>)> {
         if labels.len() != x.dim(0)? {
             return Err(Error::InvalidParameter {
                 param: "labels",
                 problem: format!("has {} entries for {} positions", labels.len(), x.dim(0)?),
             });
         }
-        let x = rms_norm(x, &self.norm, self.config.rms_norm_eps)?.contiguous()?;
+        let xn = rms_norm(&x.detach(), &self.norm, self.config.rms_norm_eps)?;
         let op = HeadLoss::new(self.lm_head.clone(), labels, want_grad);
-        let count = op.count();
-        Ok((x.apply_op1(op)?, count))
+        let loss = xn.apply_op1_no_bwd(&op)?;
+        let grad = if want_grad { Some(op.take_grad()?) } else { None };
+        Ok((loss, op.count(), grad))
     }
 
     /// The loss of the final hidden states `x` (as [`TrainModel::head_loss`])
@@ -341,19 +349,14 @@ impl TrainModel {
         labels: &[i64],
         share: f64,
     ) -> Result<(Tensor, usize, Tensor)> {
-        if labels.len() != x.dim(0)? {
-            return Err(Error::InvalidParameter {
-                param: "labels",
-                problem: format!("has {} entries for {} positions", labels.len(), x.dim(0)?),
-            });
-        }
-        let eps = self.config.rms_norm_eps;
-        let xn = fused::rms_norm(&x.detach(), &self.norm, eps)?;
-        let op = HeadLoss::new(self.lm_head.clone(), labels, true);
-        let loss = xn.apply_op1_no_bwd(&op)?;
-        let dxn = (op.take_grad()? * share)?;
-        let dx = fused::rms_norm_backward(x, &self.norm, eps, &dxn)?;
-        Ok(((loss * share)?, op.count(), dx))
+        let (loss, count, dxn) = self.head_loss(x, labels, true)?;
+        let dxn = dxn.ok_or_else(|| Error::InvalidParameter {
+            param: "backward",
+            problem: "the head left no gradient".into(),
+        })?;
+        let dx =
+            fused::rms_norm_backward(x, &self.norm, self.config.rms_norm_eps, &(dxn * share)?)?;
+        Ok(((loss * share)?, count, dx))
     }
 
     /// [`TrainModel::linear_product`] plus the projection's bias, where the

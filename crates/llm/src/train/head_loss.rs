@@ -1,6 +1,8 @@
 //! The language-model head and the masked cross-entropy as one op: the loss
 //! and the gradient of the head's input come out of the same pass over the
-//! logits, a few rows at a time, for the rows that carry a label only.
+//! logits, a few rows at a time, for the rows that carry a label only. It
+//! records no backward pass: the trainer's hand-written one takes the
+//! gradient with [`HeadLoss::take_grad`].
 //!
 //! Built from candle's ops, the head's logits (`[batch·seq, vocab]`, 100 MB
 //! for 4 × 128 tokens of a 49k vocabulary) went through some fifteen
@@ -29,7 +31,7 @@ pub(crate) struct HeadLoss {
     /// One label per row of the input; negative where no loss is taken.
     pub(crate) labels: Vec<i64>,
     /// Where the forward pass leaves the input's gradient (of the loss
-    /// itself) for the backward pass; `None` when no gradient is wanted.
+    /// itself), for [`HeadLoss::take_grad`]; `None` when none is wanted.
     pub(crate) grad: Option<Mutex<Option<Tensor>>>,
 }
 
@@ -183,21 +185,5 @@ impl CustomOp1 for HeadLoss {
             _ => return Err(candle_core::Error::Msg("head-loss runs in f32 or f64".into())),
         };
         Ok((out, Shape::from(())))
-    }
-
-    fn bwd(
-        &self,
-        _arg: &Tensor,
-        _res: &Tensor,
-        grad: &Tensor,
-    ) -> candle_core::Result<Option<Tensor>> {
-        let Some(slot) = &self.grad else {
-            return Err(candle_core::Error::Msg("head-loss ran without its gradient".into()));
-        };
-        let dx =
-            slot.lock().map_err(|_| poisoned())?.clone().ok_or_else(|| {
-                candle_core::Error::Msg("head-loss: backward before forward".into())
-            })?;
-        Ok(Some(dx.broadcast_mul(grad)?))
     }
 }

@@ -57,28 +57,6 @@ pub(crate) struct Tape {
     pub(crate) masks: [Option<Tensor>; 7],
 }
 
-impl Tape {
-    /// A tape to be filled by a forward pass (every slot holds `x` until then).
-    pub(crate) fn empty(x: &Tensor) -> Result<Tape> {
-        let x = x.clone();
-        Ok(Tape {
-            hn1: x.clone(),
-            q: x.clone(),
-            k: x.clone(),
-            v: x.clone(),
-            att: x.clone(),
-            y: x.clone(),
-            mid: x.clone(),
-            hn2: x.clone(),
-            g: x.clone(),
-            u: x.clone(),
-            m: x.clone(),
-            x,
-            masks: Default::default(),
-        })
-    }
-}
-
 impl TrainModel {
     /// Backpropagates `dout`, the gradient of block `l`'s output, through
     /// the block: adds the adapters' gradients to `grads` and returns the
